@@ -1,0 +1,101 @@
+# Sluice: nginx module, controld, tests.  `make help` lists the targets.
+
+SHELL       := /bin/bash
+TOP         := $(CURDIR)
+BUILD       := $(TOP)/build
+NGX_SRC     := /usr/share/nginx/src
+NGX_BUILD   := $(BUILD)/nginx
+MODULE      := $(NGX_BUILD)/ngx_http_sluice_module.so
+
+VERSION     := 0.1.0
+GIT_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILD_TIME  := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+PKGS        := lmdb libevent jansson hiredis libpq openssl libcurl
+CC          ?= gcc
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -O2 -Ingx_module \
+               -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+ifeq ($(SAN),1)
+SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+CTLD_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) \
+               -DCTLD_VERSION='"$(VERSION)"' \
+               -DCTLD_COMMIT='"$(GIT_COMMIT)"' \
+               -DCTLD_BUILD_TIME='"$(BUILD_TIME)"'
+CTLD_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads
+
+CTLD_SRCS   := $(wildcard controld/*.c)
+CTLD_MAIN   := $(filter-out controld/sluice_cli.c,$(CTLD_SRCS))
+SHARED_SRCS := ngx_module/sluice_table.c
+MODULE_SRCS := $(wildcard ngx_module/*.c ngx_module/*.h) config
+
+UNIT_SRCS   := $(wildcard t/unit/test_*.c)
+UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+CORE_SRCS   := $(wildcard ngx_module/sluice_*.c)
+
+.PHONY: all help deps module controld cli unit test run stop lint clean bench
+
+all: deps module controld cli
+
+help:
+	@echo "make          build the nginx module, controld and the sluice CLI"
+	@echo "make run      start the local stack under var/ (writes var/demo.env)"
+	@echo "make stop     stop everything make run started"
+	@echo "make test     unit and integration tests (prove)"
+	@echo "make lint     style checks"
+	@echo "make SAN=1    build with ASan/UBSan"
+
+deps:
+	@scripts/deps.sh
+
+module: $(MODULE)
+
+$(NGX_BUILD)/Makefile: config
+	@mkdir -p $(NGX_BUILD)
+	cd $(NGX_SRC) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $(SANFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC $(SANFLAGS)" \
+	    "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(TOP) \
+	    --builddir=$(NGX_BUILD) > $(NGX_BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/Makefile $(MODULE_SRCS)
+	$(MAKE) -f $(NGX_BUILD)/Makefile -C $(NGX_SRC) modules
+
+controld: $(BUILD)/controld
+
+$(BUILD)/controld: $(CTLD_MAIN) $(SHARED_SRCS) $(wildcard controld/*.h) \
+                   ngx_module/sluice_table.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CTLD_CFLAGS) -o $@ $(CTLD_MAIN) $(SHARED_SRCS) $(CTLD_LIBS)
+
+cli: $(BUILD)/sluice
+
+$(BUILD)/sluice: controld/sluice_cli.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CTLD_CFLAGS) -o $@ $< $(CTLD_LIBS)
+
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(wildcard ngx_module/sluice_*.h)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -It/unit -o $@ $< $(CORE_SRCS) \
+	    $(CTLD_LIBS)
+
+unit: $(UNIT_BINS)
+
+test: all unit
+	@scripts/test.sh $(UNIT_BINS)
+
+run: all
+	@scripts/run.sh
+
+stop:
+	@scripts/stop.sh
+
+lint:
+	@scripts/lint.sh
+
+bench: all
+	@echo "make bench: not built yet (issue 3)"; exit 1
+
+clean:
+	rm -rf $(BUILD)

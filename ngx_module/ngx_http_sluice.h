@@ -1,0 +1,153 @@
+/*
+ * Shared declarations of the Sluice nginx module: configuration, the
+ * per-request context and the entry points each file offers the others.
+ */
+
+#ifndef _NGX_HTTP_SLUICE_H_INCLUDED_
+#define _NGX_HTTP_SLUICE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <lmdb.h>
+
+
+#define NGX_HTTP_SLUICE_VERSION      "0.1.0"
+
+/* inbound (caller) and upstream dialects */
+#define NGX_HTTP_SLUICE_CHAT         0
+#define NGX_HTTP_SLUICE_RESPONSES    1
+#define NGX_HTTP_SLUICE_MESSAGES     2
+
+/* endpoints served by the gateway handler */
+#define NGX_HTTP_SLUICE_EP_NONE      0
+#define NGX_HTTP_SLUICE_EP_CHAT      1
+#define NGX_HTTP_SLUICE_EP_MODELS    2
+
+
+typedef struct {
+    ngx_str_t                   table_path;
+    size_t                      table_mapsize;
+
+    /* sluice_usage */
+    ngx_addr_t                 *redis;          /* NULL: usage off */
+    ngx_str_t                   stream;         /* "sluice:usage" */
+    ngx_str_t                   spool;          /* spool directory or empty */
+    ngx_uint_t                  maxlen;         /* XADD MAXLEN ~ */
+    ngx_uint_t                  queue;          /* records held per worker */
+} ngx_http_sluice_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                  endpoint;       /* NGX_HTTP_SLUICE_EP_* */
+    ngx_uint_t                  dialect;        /* caller's dialect */
+    size_t                      max_body;       /* sluice_max_body */
+    ngx_str_t                   error_code;     /* sluice_error <code> */
+    ngx_flag_t                  enable;         /* gateway in this location */
+} ngx_http_sluice_loc_conf_t;
+
+
+/*
+ * One per request.  It lives in a pool cleanup (the realip pattern), so
+ * ngx_http_sluice_get_ctx() finds it again after error_page or a named
+ * location wiped r->ctx: fallback and the LOG phase depend on that.
+ * Every ngx_str_t points into r->pool memory (copied out of the LMDB
+ * transaction, which is closed before the handler returns).
+ */
+typedef struct {
+    ngx_http_request_t         *request;
+
+    /* ACCESS: the caller */
+    ngx_str_t                   key_id;
+    ngx_str_t                   user;
+    ngx_str_t                   project;
+    ngx_str_t                   environment;
+    ngx_str_t                   groups;         /* comma list or "*" */
+
+    /* PRECONTENT: the request and the chosen target */
+    ngx_uint_t                  dialect;        /* caller's dialect */
+    ngx_uint_t                  endpoint;
+    ngx_str_t                   group;
+    ngx_str_t                   provider;
+    ngx_str_t                   target_id;
+    ngx_str_t                   model;          /* upstream model id */
+    ngx_uint_t                  upstream_dialect;
+    ngx_str_t                   scheme;         /* "http" / "https" */
+    ngx_str_t                   host;           /* Host header */
+    ngx_str_t                   tls_name;
+    ngx_str_t                   uri;            /* base_path + endpoint */
+    ngx_str_t                   auth_bearer;    /* "Bearer sk-..." or "" */
+    ngx_str_t                   auth_xapikey;
+    ngx_str_t                   addr_text;
+    struct sockaddr            *sockaddr;
+    socklen_t                   socklen;
+    ngx_uint_t                  attempts;
+
+    ngx_int_t                   body_rc;        /* mirror-style re-entry */
+
+    /* filled by the response filters; -1 when unknown */
+    ngx_int_t                   in_tokens;
+    ngx_int_t                   out_tokens;
+    ngx_msec_t                  ttfb;           /* ms since start, 0 unset */
+    ngx_uint_t                  upstream_status;
+    void                       *filter;         /* filter's own state */
+
+    unsigned                    authenticated:1;
+    unsigned                    body_reading:1;
+    unsigned                    body_done:1;
+    unsigned                    stream:1;       /* body asked for stream */
+    unsigned                    inject_usage:1; /* we set include_usage */
+    unsigned                    routed:1;       /* a target was chosen */
+    unsigned                    logged:1;       /* usage record queued */
+} ngx_http_sluice_ctx_t;
+
+
+extern ngx_module_t  ngx_http_sluice_module;
+extern ngx_module_t  ngx_http_sluice_filter_module;
+
+
+/* ngx_http_sluice_ctx.c: find or create the context (survives redirects) */
+ngx_http_sluice_ctx_t *ngx_http_sluice_get_ctx(ngx_http_request_t *r);
+ngx_http_sluice_ctx_t *ngx_http_sluice_create_ctx(ngx_http_request_t *r);
+
+/* ngx_http_sluice_error.c: the one exit for client-facing errors */
+ngx_int_t ngx_http_sluice_error_send(ngx_http_request_t *r,
+    ngx_uint_t dialect, ngx_uint_t status, const char *code,
+    const char *message);
+ngx_int_t ngx_http_sluice_error_handler(ngx_http_request_t *r);
+
+/* ngx_http_sluice_table.c: LMDB reader, per worker */
+ngx_int_t ngx_http_sluice_table_init_process(ngx_cycle_t *cycle);
+void ngx_http_sluice_table_exit_process(ngx_cycle_t *cycle);
+/* copies the value into r->pool; NGX_DECLINED when absent */
+ngx_int_t ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key,
+    size_t len, ngx_str_t *value);
+
+/* ngx_http_sluice_access.c */
+ngx_int_t ngx_http_sluice_access_handler(ngx_http_request_t *r);
+
+/* ngx_http_sluice_route.c: PRECONTENT, body, group, target, rewrite */
+ngx_int_t ngx_http_sluice_route_handler(ngx_http_request_t *r);
+
+/* ngx_http_sluice_models.c: GET /v1/models content handler */
+ngx_int_t ngx_http_sluice_models_handler(ngx_http_request_t *r);
+
+/* ngx_http_sluice_balancer.c */
+char *ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_sluice_variables.c */
+ngx_int_t ngx_http_sluice_add_variables(ngx_conf_t *cf);
+
+/*
+ * ngx_http_sluice_usage.c: LOG phase record, per-worker queue, Redis
+ * stream over a non-blocking nginx connection, spool when Redis is away.
+ * Never blocks.
+ */
+ngx_int_t ngx_http_sluice_usage_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_sluice_usage_init_process(ngx_cycle_t *cycle);
+void ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_HTTP_SLUICE_H_INCLUDED_ */
