@@ -137,3 +137,25 @@ CREATE TRIGGER model_groups_notify AFTER INSERT OR UPDATE OR DELETE
     ON model_groups FOR EACH STATEMENT EXECUTE FUNCTION sluice_policy_notify();
 CREATE TRIGGER group_targets_notify AFTER INSERT OR UPDATE OR DELETE
     ON group_targets FOR EACH STATEMENT EXECUTE FUNCTION sluice_policy_notify();
+
+-- updated_at follows every change (sync reads keys incrementally by it).
+CREATE FUNCTION sluice_touch() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := clock_timestamp();
+    RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER keys_touch BEFORE UPDATE ON keys
+    FOR EACH ROW EXECUTE FUNCTION sluice_touch();
+CREATE TRIGGER users_touch BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION sluice_touch();
+CREATE TRIGGER projects_touch BEFORE UPDATE ON projects
+    FOR EACH ROW EXECUTE FUNCTION sluice_touch();
+CREATE TRIGGER providers_touch BEFORE UPDATE ON providers
+    FOR EACH ROW EXECUTE FUNCTION sluice_touch();
+CREATE TRIGGER targets_touch BEFORE UPDATE ON targets
+    FOR EACH ROW EXECUTE FUNCTION sluice_touch();
+CREATE TRIGGER model_groups_touch BEFORE UPDATE ON model_groups
+    FOR EACH ROW EXECUTE FUNCTION sluice_touch();
