@@ -27,7 +27,14 @@
 
 
 typedef struct {
+    ngx_atomic_t                requests;
+    ngx_atomic_t                status[6];      /* by class: 0, 1xx..5xx */
+} ngx_http_sluice_counters_t;
+
+
+typedef struct {
     ngx_str_t                   table_path;
+    ngx_shm_zone_t             *zone;           /* sluice_zone */
     size_t                      table_mapsize;
 
     /* sluice_usage */
@@ -42,9 +49,7 @@ typedef struct {
 typedef struct {
     ngx_uint_t                  endpoint;       /* NGX_HTTP_SLUICE_EP_* */
     ngx_uint_t                  dialect;        /* caller's dialect */
-    size_t                      max_body;       /* sluice_max_body */
     ngx_str_t                   error_code;     /* sluice_error <code> */
-    ngx_flag_t                  enable;         /* gateway in this location */
 } ngx_http_sluice_loc_conf_t;
 
 
@@ -86,6 +91,11 @@ typedef struct {
 
     ngx_int_t                   body_rc;        /* mirror-style re-entry */
 
+    /* a client error found while the body handler ran, sent on re-entry */
+    ngx_uint_t                  err_status;
+    const char                 *err_code;
+    const char                 *err_message;
+
     /* filled by the response filters; -1 when unknown */
     ngx_int_t                   in_tokens;
     ngx_int_t                   out_tokens;
@@ -116,6 +126,9 @@ ngx_int_t ngx_http_sluice_error_send(ngx_http_request_t *r,
     ngx_uint_t dialect, ngx_uint_t status, const char *code,
     const char *message);
 ngx_int_t ngx_http_sluice_error_handler(ngx_http_request_t *r);
+/* sends from a phase handler and finalizes: return its result */
+ngx_int_t ngx_http_sluice_error_phase(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
 
 /* ngx_http_sluice_table.c: LMDB reader, per worker */
 ngx_int_t ngx_http_sluice_table_init_process(ngx_cycle_t *cycle);
@@ -123,6 +136,11 @@ void ngx_http_sluice_table_exit_process(ngx_cycle_t *cycle);
 /* copies the value into r->pool; NGX_DECLINED when absent */
 ngx_int_t ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key,
     size_t len, ngx_str_t *value);
+/* calls handler for every group record (value valid during the call) */
+typedef ngx_int_t (*ngx_http_sluice_table_each_pt)(void *data,
+    u_char *value, size_t len);
+ngx_int_t ngx_http_sluice_table_each_group(ngx_http_request_t *r,
+    ngx_http_sluice_table_each_pt handler, void *data);
 
 /* ngx_http_sluice_access.c */
 ngx_int_t ngx_http_sluice_access_handler(ngx_http_request_t *r);
@@ -132,6 +150,10 @@ ngx_int_t ngx_http_sluice_route_handler(ngx_http_request_t *r);
 
 /* ngx_http_sluice_models.c: GET /v1/models content handler */
 ngx_int_t ngx_http_sluice_models_handler(ngx_http_request_t *r);
+
+/* ngx_http_sluice_zone.c: shared counters (sluice_zone) */
+char *ngx_http_sluice_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_sluice_zone_count(ngx_http_request_t *r, ngx_uint_t status);
 
 /* ngx_http_sluice_balancer.c */
 char *ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -1,0 +1,617 @@
+/*
+ * PRECONTENT phase: read the body once (the mirror module's pattern),
+ * find the model group, check the caller may use it, choose a target,
+ * rewrite the body for it and hand the result to proxy_pass through the
+ * request context and the $sluice_* variables.
+ */
+
+#include "ngx_http_sluice.h"
+#include "sluice_json.h"
+#include "sluice_table.h"
+
+
+#define NGX_HTTP_SLUICE_GROUP_MAX  256
+
+enum {
+    NGX_HTTP_SLUICE_M_MODEL = 0,
+    NGX_HTTP_SLUICE_M_STREAM,
+    NGX_HTTP_SLUICE_M_STREAM_OPTIONS,
+    NGX_HTTP_SLUICE_M_N
+};
+
+
+/* one splice of the original body: replace [start, end) with text */
+typedef struct {
+    size_t        start;
+    size_t        end;
+    ngx_str_t     text;
+} ngx_http_sluice_edit_t;
+
+
+typedef struct {
+    ngx_http_sluice_edit_t   edit[3];
+    ngx_uint_t               n;
+} ngx_http_sluice_edits_t;
+
+
+static void ngx_http_sluice_route_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sluice_route_request(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
+static ngx_int_t ngx_http_sluice_route_fail(ngx_http_sluice_ctx_t *ctx,
+    ngx_uint_t status, const char *code, const char *message);
+static ngx_int_t ngx_http_sluice_route_group(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *body,
+    sluice_json_member_t *model);
+static ngx_int_t ngx_http_sluice_route_pick(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, ngx_str_t *record);
+static ngx_int_t ngx_http_sluice_route_target(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t);
+static ngx_int_t ngx_http_sluice_route_usage(ngx_http_sluice_ctx_t *ctx,
+    u_char *body, size_t open, sluice_json_member_t *m,
+    ngx_http_sluice_edits_t *edits);
+static ngx_int_t ngx_http_sluice_route_quote(ngx_http_request_t *r,
+    ngx_str_t *s, ngx_str_t *quoted);
+static ngx_int_t ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
+    ngx_http_sluice_edits_t *edits);
+static void ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src);
+static ngx_int_t ngx_http_sluice_route_invalid(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, sluice_json_error_t *err);
+
+
+ngx_int_t
+ngx_http_sluice_route_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_sluice_ctx_t       *ctx;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_sluice_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_sluice_module);
+
+    if (lcf->endpoint != NGX_HTTP_SLUICE_EP_CHAT || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_sluice_get_ctx(r);
+
+    if (ctx == NULL || !ctx->authenticated) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->body_reading) {
+        if (ctx->err_status) {
+            return ngx_http_sluice_error_phase(r, ctx->err_status,
+                                               ctx->err_code,
+                                               ctx->err_message);
+        }
+        return ctx->body_rc;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /* refuse what exceeds the limit instead of spilling it to a file */
+    if (r->headers_in.content_length_n > 0
+        && clcf->client_max_body_size
+        && r->headers_in.content_length_n > clcf->client_max_body_size)
+    {
+        return ngx_http_sluice_error_phase(r,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body-too-large",
+                                        "request body is too large");
+    }
+
+    ctx->body_reading = 1;
+    ctx->body_rc = NGX_DONE;
+
+    r->request_body_in_single_buf = 1;
+    r->request_body_in_persistent_file = 0;
+    r->request_body_in_clean_file = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_sluice_route_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+}
+
+
+/* body read: decide, then resume the phases (mirror module's pattern) */
+static void
+ngx_http_sluice_route_body(ngx_http_request_t *r)
+{
+    ngx_http_sluice_ctx_t  *ctx;
+
+    ctx = ngx_http_sluice_get_ctx(r);
+
+    ctx->body_rc = ngx_http_sluice_route_request(r, ctx);
+    ctx->body_done = 1;
+
+    r->preserve_body = 1;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+static ngx_int_t
+ngx_http_sluice_route_fail(ngx_http_sluice_ctx_t *ctx, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    ctx->err_status = status;
+    ctx->err_code = code;
+    ctx->err_message = message;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_route_request(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx)
+{
+    u_char                   *body;
+    size_t                    len, open;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    sluice_json_error_t       err;
+    ngx_http_sluice_edits_t   edits;
+    sluice_json_member_t      m[NGX_HTTP_SLUICE_M_N];
+
+    if (r->request_body == NULL || r->request_body->temp_file
+        || r->request_body->bufs == NULL
+        || r->request_body->bufs->next != NULL)
+    {
+        if (r->request_body && r->request_body->temp_file) {
+            return ngx_http_sluice_route_fail(ctx,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body-too-large",
+                                        "request body is too large");
+        }
+
+        if (r->request_body == NULL || r->request_body->bufs == NULL) {
+            return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                              "invalid-request",
+                                              "request body is empty");
+        }
+    }
+
+    b = r->request_body->bufs->buf;
+    body = b->pos;
+    len = b->last - b->pos;
+
+    if (r->request_body->bufs->next != NULL) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                          "invalid-request",
+                                          "request body is fragmented");
+    }
+
+    m[NGX_HTTP_SLUICE_M_MODEL].name = "model";
+    m[NGX_HTTP_SLUICE_M_STREAM].name = "stream";
+    m[NGX_HTTP_SLUICE_M_STREAM_OPTIONS].name = "stream_options";
+
+    if (sluice_json_scan(body, len, m, NGX_HTTP_SLUICE_M_N, &open, &err)
+        != 0)
+    {
+        return ngx_http_sluice_route_invalid(r, ctx, &err);
+    }
+
+    if (m[NGX_HTTP_SLUICE_M_MODEL].type == SLUICE_JSON_NONE) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                          "missing-model",
+                                          "the \"model\" field is required");
+    }
+
+    if (m[NGX_HTTP_SLUICE_M_MODEL].type != SLUICE_JSON_STRING) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                          "invalid-request",
+                                          "\"model\" must be a string");
+    }
+
+    switch (m[NGX_HTTP_SLUICE_M_STREAM].type) {
+    case SLUICE_JSON_NONE:
+    case SLUICE_JSON_FALSE:
+    case SLUICE_JSON_NULL:
+        break;
+    case SLUICE_JSON_TRUE:
+        ctx->stream = 1;
+        break;
+    default:
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                          "invalid-request",
+                                          "\"stream\" must be a boolean");
+    }
+
+    rc = ngx_http_sluice_route_group(r, ctx, body,
+                                     &m[NGX_HTTP_SLUICE_M_MODEL]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    edits.edit[0].start = m[NGX_HTTP_SLUICE_M_MODEL].start;
+    edits.edit[0].end = m[NGX_HTTP_SLUICE_M_MODEL].end;
+    edits.n = 1;
+
+    if (ngx_http_sluice_route_quote(r, &ctx->model, &edits.edit[0].text)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->stream
+        && ngx_http_sluice_route_usage(ctx, body, open,
+                                       &m[NGX_HTTP_SLUICE_M_STREAM_OPTIONS],
+                                       &edits)
+           != NGX_OK)
+    {
+        return NGX_DONE;
+    }
+
+    return ngx_http_sluice_route_rewrite(r, ctx, body, len, &edits);
+}
+
+
+static ngx_int_t
+ngx_http_sluice_route_group(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *body, sluice_json_member_t *model)
+{
+    u_char         key[1 + NGX_HTTP_SLUICE_GROUP_MAX];
+    ssize_t        n;
+    ngx_int_t      rc;
+    ngx_str_t      record;
+    sluice_span_t  groups;
+
+    n = sluice_json_string_decode(body + model->start,
+                                  model->end - model->start, key + 1,
+                                  NGX_HTTP_SLUICE_GROUP_MAX);
+
+    if (n <= 0 || ngx_strlchr(key + 1, key + 1 + n, '\0') != NULL) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                          "missing-model",
+                                          "\"model\" is empty or too long");
+    }
+
+    ctx->group.data = ngx_pnalloc(r->pool, n);
+    if (ctx->group.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->group.data, key + 1, n);
+    ctx->group.len = n;
+
+    groups.p = (char *) ctx->groups.data;
+    groups.len = ctx->groups.len;
+
+    if (!sluice_table_group_allowed(groups, (char *) key + 1, n)) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_FORBIDDEN,
+                                          "model-not-allowed",
+                                          "this key may not use this model");
+    }
+
+    key[0] = SLUICE_TABLE_GROUP_PREFIX;
+
+    rc = ngx_http_sluice_table_get(r, key, 1 + n, &record);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_FORBIDDEN,
+                                          "model-not-allowed",
+                                          "this key may not use this model");
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "policy-unavailable",
+                                          "the gateway has no policy yet");
+    }
+
+    return ngx_http_sluice_route_pick(r, ctx, &record);
+}
+
+
+/* weighted choice among the group's targets that speak the dialect */
+static ngx_int_t
+ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
+    ngx_str_t *record)
+{
+    const char             *pos;
+    ngx_int_t               rc;
+    ngx_uint_t              total, pick;
+    sluice_table_group_t    g;
+    sluice_table_target_t   t;
+
+    if (sluice_table_group_parse((char *) record->data, record->len, &g)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sluice: malformed group record \"%V\"", &ctx->group);
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                          "no-eligible-target",
+                                          "the model group is misconfigured");
+    }
+
+    total = 0;
+    pos = g.targets;
+
+    while ((rc = sluice_table_target_next(&pos, g.end, &t)) == 1) {
+        if (t.dialect.len == 4 && ngx_strncmp(t.dialect.p, "chat", 4) == 0) {
+            total += t.weight;
+        }
+    }
+
+    if (rc != 0 || total == 0) {
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                          "no-eligible-target",
+                                          "no target of this model group "
+                                          "can serve a chat request");
+    }
+
+    pick = ngx_random() % total;
+    pos = g.targets;
+
+    while (sluice_table_target_next(&pos, g.end, &t) == 1) {
+        if (t.dialect.len != 4 || ngx_strncmp(t.dialect.p, "chat", 4) != 0) {
+            continue;
+        }
+
+        if (pick < t.weight) {
+            break;
+        }
+
+        pick -= t.weight;
+    }
+
+    return ngx_http_sluice_route_target(r, ctx, &t);
+}
+
+
+static void
+ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src)
+{
+    /* the record lives in r->pool: spans stay valid for the request */
+    dst->data = (u_char *) src->p;
+    dst->len = src->len;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_route_target(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t)
+{
+    u_char      *p;
+    ngx_addr_t   addr;
+
+    if (ngx_parse_addr_port(r->pool, &addr, (u_char *) t->addr.p,
+                            t->addr.len)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sluice: target has a bad address");
+        return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                          "no-eligible-target",
+                                          "the target is misconfigured");
+    }
+
+    ctx->sockaddr = addr.sockaddr;
+    ctx->socklen = addr.socklen;
+
+    ngx_http_sluice_route_span(&ctx->addr_text, &t->addr);
+    ngx_http_sluice_route_span(&ctx->target_id, &t->target_id);
+    ngx_http_sluice_route_span(&ctx->provider, &t->provider);
+    ngx_http_sluice_route_span(&ctx->model, &t->model);
+    ngx_http_sluice_route_span(&ctx->scheme, &t->scheme);
+    ngx_http_sluice_route_span(&ctx->host, &t->host);
+    ngx_http_sluice_route_span(&ctx->tls_name, &t->tls_name);
+
+    ctx->upstream_dialect = NGX_HTTP_SLUICE_CHAT;
+
+    ctx->uri.len = t->base_path.len + sizeof("/chat/completions") - 1;
+    ctx->uri.data = ngx_pnalloc(r->pool, ctx->uri.len);
+    if (ctx->uri.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(ctx->uri.data, t->base_path.p, t->base_path.len);
+    ngx_memcpy(p, "/chat/completions", sizeof("/chat/completions") - 1);
+
+    if (t->auth_kind.len == 6 && ngx_strncmp(t->auth_kind.p, "bearer", 6) == 0
+        && t->credential.len)
+    {
+        ctx->auth_bearer.len = sizeof("Bearer ") - 1 + t->credential.len;
+        ctx->auth_bearer.data = ngx_pnalloc(r->pool, ctx->auth_bearer.len);
+        if (ctx->auth_bearer.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_cpymem(ctx->auth_bearer.data, "Bearer ", 7);
+        ngx_memcpy(p, t->credential.p, t->credential.len);
+
+    } else if (t->auth_kind.len == 9
+               && ngx_strncmp(t->auth_kind.p, "x-api-key", 9) == 0)
+    {
+        ngx_http_sluice_route_span(&ctx->auth_xapikey, &t->credential);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Streams must report usage: ask for the final usage chunk unless the
+ * caller did; when we asked, the filter drops that chunk again.
+ */
+static ngx_int_t
+ngx_http_sluice_route_usage(ngx_http_sluice_ctx_t *ctx, u_char *body,
+    size_t open, sluice_json_member_t *m, ngx_http_sluice_edits_t *edits)
+{
+    sluice_json_error_t      err;
+    sluice_json_member_t     iu;
+    ngx_http_sluice_edit_t  *e;
+
+    e = &edits->edit[edits->n];
+
+    switch (m->type) {
+
+    case SLUICE_JSON_NONE:
+        e->start = open;
+        e->end = open;
+        ngx_str_set(&e->text, "\"stream_options\":{\"include_usage\":true},");
+        break;
+
+    case SLUICE_JSON_NULL:
+        e->start = m->start;
+        e->end = m->end;
+        ngx_str_set(&e->text, "{\"include_usage\":true}");
+        break;
+
+    case SLUICE_JSON_OBJECT:
+        iu.name = "include_usage";
+        if (sluice_json_scan(body + m->start, m->end - m->start, &iu, 1,
+                             &open, &err)
+            != 0)
+        {
+            ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                       "invalid-request",
+                                       "\"stream_options\" is invalid");
+            return NGX_ERROR;
+        }
+
+        if (iu.type == SLUICE_JSON_TRUE) {
+            return NGX_OK;              /* the caller asked for usage */
+        }
+
+        if (iu.type == SLUICE_JSON_NONE) {
+            e->start = m->start + open;
+            e->end = e->start;
+            if (m->end - m->start == 2) {
+                ngx_str_set(&e->text, "\"include_usage\":true");
+            } else {
+                ngx_str_set(&e->text, "\"include_usage\":true,");
+            }
+
+        } else {
+            e->start = m->start + iu.start;
+            e->end = m->start + iu.end;
+            ngx_str_set(&e->text, "true");
+        }
+
+        break;
+
+    default:
+        ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                   "invalid-request",
+                                   "\"stream_options\" must be an object");
+        return NGX_ERROR;
+    }
+
+    edits->n++;
+    ctx->inject_usage = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
+    ngx_http_sluice_edits_t *edits)
+{
+    u_char                  *p;
+    size_t                   size, at;
+    ngx_buf_t               *b;
+    ngx_uint_t               i, j;
+    ngx_http_sluice_edit_t   e;
+
+    /* at most three edits: insertion sort by position */
+    for (i = 1; i < edits->n; i++) {
+        e = edits->edit[i];
+        for (j = i; j > 0 && edits->edit[j - 1].start > e.start; j--) {
+            edits->edit[j] = edits->edit[j - 1];
+        }
+        edits->edit[j] = e;
+    }
+
+    size = len;
+    for (i = 0; i < edits->n; i++) {
+        size += edits->edit[i].text.len
+                - (edits->edit[i].end - edits->edit[i].start);
+    }
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->pos;
+    at = 0;
+
+    for (i = 0; i < edits->n; i++) {
+        p = ngx_cpymem(p, body + at, edits->edit[i].start - at);
+        p = ngx_cpymem(p, edits->edit[i].text.data, edits->edit[i].text.len);
+        at = edits->edit[i].end;
+    }
+
+    p = ngx_cpymem(p, body + at, len - at);
+
+    b->last = p;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->request_body->bufs->buf = b;
+    r->request_body->bufs->next = NULL;
+    r->headers_in.content_length_n = b->last - b->pos;
+
+    ctx->routed = 1;
+    ctx->attempts = 1;
+
+    return NGX_DECLINED;
+}
+
+
+/* s as a JSON string literal, quotes included */
+static ngx_int_t
+ngx_http_sluice_route_quote(ngx_http_request_t *r, ngx_str_t *s,
+    ngx_str_t *quoted)
+{
+    u_char  *p;
+
+    quoted->len = sluice_json_escaped_len(s->data, s->len) + 2;
+    quoted->data = ngx_pnalloc(r->pool, quoted->len);
+    if (quoted->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = quoted->data;
+    *p++ = '"';
+    p = sluice_json_escape(p, s->data, s->len);
+    *p = '"';
+
+    return NGX_OK;
+}
+
+
+/* says what is wrong and where, never echoing the body */
+static ngx_int_t
+ngx_http_sluice_route_invalid(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, sluice_json_error_t *err)
+{
+    u_char  *msg, *p;
+    size_t   len;
+
+    len = sizeof("request body is not a valid JSON object: ") + 64
+          + NGX_SIZE_T_LEN;
+
+    msg = ngx_pnalloc(r->pool, len);
+    if (msg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_snprintf(msg, len - 1,
+                     "request body is not a valid JSON object: %s "
+                     "at byte %uz", err->reason, err->offset);
+    *p = '\0';
+
+    return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
+                                      "invalid-request", (char *) msg);
+}

@@ -1,0 +1,272 @@
+/*
+ * The policy table reader: each worker opens the LMDB environment written
+ * by controld read-only after fork, and takes one short read transaction
+ * per lookup (reset and renewed, never held across events).
+ */
+
+#include "ngx_http_sluice.h"
+#include "sluice_table.h"
+
+
+typedef struct {
+    MDB_env      *env;
+    MDB_txn      *txn;          /* reset between lookups */
+    MDB_dbi       dbi;
+    time_t        next_try;     /* open retries, at most once a second */
+    ngx_uint_t    open;
+} ngx_http_sluice_table_t;
+
+
+static ngx_http_sluice_table_t  ngx_http_sluice_table;
+
+
+static ngx_int_t ngx_http_sluice_table_open(ngx_log_t *log);
+static void ngx_http_sluice_table_close(void);
+static MDB_txn *ngx_http_sluice_table_begin(ngx_log_t *log);
+
+
+static ngx_int_t
+ngx_http_sluice_table_open(ngx_log_t *log)
+{
+    int                           rc;
+    MDB_txn                      *txn;
+    ngx_http_sluice_main_conf_t  *mcf;
+    ngx_http_sluice_table_t      *t = &ngx_http_sluice_table;
+
+    mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                              ngx_http_sluice_module);
+
+    if (mcf == NULL || mcf->table_path.data == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (t->open) {
+        return NGX_OK;
+    }
+
+    if (ngx_time() < t->next_try) {
+        return NGX_ERROR;
+    }
+
+    t->next_try = ngx_time() + 1;
+
+    rc = mdb_env_create(&t->env);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_env_set_mapsize(t->env, mcf->table_mapsize);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* the path is NUL-terminated: it comes from the configuration */
+    rc = mdb_env_open(t->env, (char *) mcf->table_path.data,
+                      MDB_RDONLY|MDB_NOTLS|MDB_NORDAHEAD, 0644);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_txn_begin(t->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_dbi_open(txn, NULL, 0, &t->dbi);
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        goto failed;
+    }
+
+    t->open = 1;
+    ngx_log_error(NGX_LOG_INFO, log, 0, "sluice: table \"%V\" opened",
+                  &mcf->table_path);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "sluice: cannot open table \"%V\": %s",
+                  &mcf->table_path, mdb_strerror(rc));
+
+    if (t->env) {
+        mdb_env_close(t->env);
+        t->env = NULL;
+    }
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_sluice_table_close(void)
+{
+    ngx_http_sluice_table_t  *t = &ngx_http_sluice_table;
+
+    if (t->txn) {
+        mdb_txn_abort(t->txn);
+        t->txn = NULL;
+    }
+
+    if (t->env) {
+        mdb_env_close(t->env);
+        t->env = NULL;
+    }
+
+    t->open = 0;
+}
+
+
+ngx_int_t
+ngx_http_sluice_table_init_process(ngx_cycle_t *cycle)
+{
+    ngx_memzero(&ngx_http_sluice_table, sizeof(ngx_http_sluice_table_t));
+
+    /* a table that is not there yet is opened on first use */
+    (void) ngx_http_sluice_table_open(cycle->log);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_sluice_table_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_sluice_table_close();
+}
+
+
+/* a fresh read snapshot; the caller resets it before returning */
+static MDB_txn *
+ngx_http_sluice_table_begin(ngx_log_t *log)
+{
+    int                       rc;
+    ngx_http_sluice_table_t  *t = &ngx_http_sluice_table;
+
+    if (ngx_http_sluice_table_open(log) != NGX_OK) {
+        return NULL;
+    }
+
+    if (t->txn) {
+        rc = mdb_txn_renew(t->txn);
+    } else {
+        rc = mdb_txn_begin(t->env, NULL, MDB_RDONLY, &t->txn);
+    }
+
+    if (rc == MDB_MAP_RESIZED) {
+        /* controld grew the map: adopt the new size and retry once */
+        if (t->txn) {
+            mdb_txn_abort(t->txn);
+            t->txn = NULL;
+        }
+
+        rc = mdb_env_set_mapsize(t->env, 0);
+        if (rc == 0) {
+            rc = mdb_txn_begin(t->env, NULL, MDB_RDONLY, &t->txn);
+        }
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "sluice: table read failed: %s", mdb_strerror(rc));
+        if (t->txn) {
+            mdb_txn_abort(t->txn);
+            t->txn = NULL;
+        }
+        return NULL;
+    }
+
+    return t->txn;
+}
+
+
+ngx_int_t
+ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key, size_t len,
+    ngx_str_t *value)
+{
+    int       rc;
+    MDB_val   k, v;
+    MDB_txn  *txn;
+
+    txn = ngx_http_sluice_table_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_ERROR;
+    }
+
+    k.mv_data = key;
+    k.mv_size = len;
+
+    rc = mdb_get(txn, ngx_http_sluice_table.dbi, &k, &v);
+
+    if (rc == 0) {
+        /* copied out: the snapshot ends before this function returns */
+        value->len = v.mv_size;
+        value->data = ngx_pnalloc(r->pool, v.mv_size + 1);
+
+        if (value->data != NULL) {
+            ngx_memcpy(value->data, v.mv_data, v.mv_size);
+            value->data[v.mv_size] = '\0';
+        }
+    }
+
+    mdb_txn_reset(txn);
+
+    if (rc == MDB_NOTFOUND) {
+        return NGX_DECLINED;
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sluice: table lookup failed: %s", mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    return value->data ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_sluice_table_each_group(ngx_http_request_t *r,
+    ngx_http_sluice_table_each_pt handler, void *data)
+{
+    int          rc;
+    u_char       prefix;
+    MDB_val      k, v;
+    MDB_txn     *txn;
+    ngx_int_t    hrc;
+    MDB_cursor  *cur;
+
+    txn = ngx_http_sluice_table_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_cursor_open(txn, ngx_http_sluice_table.dbi, &cur);
+    if (rc != 0) {
+        mdb_txn_reset(txn);
+        return NGX_ERROR;
+    }
+
+    prefix = SLUICE_TABLE_GROUP_PREFIX;
+    k.mv_data = &prefix;
+    k.mv_size = 1;
+    hrc = NGX_OK;
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size > 0
+         && ((u_char *) k.mv_data)[0] == SLUICE_TABLE_GROUP_PREFIX;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        hrc = handler(data, v.mv_data, v.mv_size);
+        if (hrc != NGX_OK) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_reset(txn);
+
+    return hrc;
+}

@@ -1,0 +1,66 @@
+/*
+ * sluice_json: a validating, allocation-free JSON scanner that reports
+ * where chosen members of the top-level object sit, so the gateway can
+ * route and rewrite a request body without building a tree.  Pure C, no
+ * nginx types; never allocates; never blocks.
+ */
+
+#ifndef SLUICE_JSON_H
+#define SLUICE_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SLUICE_JSON_MAX_DEPTH  256
+
+typedef enum {
+    SLUICE_JSON_NONE = 0,
+    SLUICE_JSON_OBJECT,
+    SLUICE_JSON_ARRAY,
+    SLUICE_JSON_STRING,
+    SLUICE_JSON_NUMBER,
+    SLUICE_JSON_TRUE,
+    SLUICE_JSON_FALSE,
+    SLUICE_JSON_NULL
+} sluice_json_type_e;
+
+/* One wanted member; offsets are into the scanned text. */
+typedef struct {
+    const char          *name;       /* key to look for (plain ASCII) */
+    sluice_json_type_e   type;       /* NONE: not present */
+    size_t               key_start;  /* offset of the key's opening quote */
+    size_t               start;      /* offset of the value's first byte */
+    size_t               end;        /* offset just after the value */
+} sluice_json_member_t;
+
+typedef struct {
+    size_t               offset;     /* where the scan stopped */
+    const char          *reason;     /* static string */
+} sluice_json_error_t;
+
+/*
+ * Validates the whole text (RFC 8259, UTF-8 checked, depth-limited) and
+ * requires an object at the top.  For each entry of members[] the first
+ * top-level member with that key is reported.  *open is set to the offset
+ * just after the top-level '{'.  Returns 0, or -1 with err filled.
+ */
+int sluice_json_scan(const uint8_t *p, size_t len,
+    sluice_json_member_t *members, size_t n, size_t *open,
+    sluice_json_error_t *err);
+
+/*
+ * Decodes a JSON string value (span including the quotes, already
+ * validated) into out (capacity cap).  Returns the decoded length or -1
+ * when it does not fit.
+ */
+ssize_t sluice_json_string_decode(const uint8_t *p, size_t len,
+    uint8_t *out, size_t cap);
+
+/* Length of s once escaped as a JSON string body (without quotes). */
+size_t sluice_json_escaped_len(const uint8_t *s, size_t len);
+
+/* Writes s escaped (no quotes) at out; returns the end pointer. */
+uint8_t *sluice_json_escape(uint8_t *out, const uint8_t *s, size_t len);
+
+#endif
