@@ -1,0 +1,228 @@
+/*
+ * Unit tests (TAP) for sluice_json: member spans, validation, string
+ * decoding, and a differential check against jansson over the captured
+ * client bodies and random mutations of them.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <jansson.h>
+#include "sluice_json.h"
+
+
+static int  test_n;
+static int  test_failed;
+
+
+static void
+ok(int cond, const char *name)
+{
+    test_n++;
+    if (!cond) {
+        test_failed++;
+    }
+    printf("%sok %d - %s\n", cond ? "" : "not ", test_n, name);
+}
+
+
+static int
+scan(const char *s, sluice_json_member_t *m, size_t n)
+{
+    size_t               open;
+    sluice_json_error_t  err;
+
+    return sluice_json_scan((const uint8_t *) s, strlen(s), m, n, &open,
+                            &err);
+}
+
+
+static void
+test_members(void)
+{
+    const char            *s;
+    sluice_json_member_t   m[3];
+
+    m[0].name = "model";
+    m[1].name = "stream";
+    m[2].name = "stream_options";
+
+    s = "{\"messages\":[{\"model\":\"inner\"}], \"model\" : \"g-1\","
+        "\"stream\":true}";
+    ok(scan(s, m, 3) == 0, "valid body scans");
+    ok(m[0].type == SLUICE_JSON_STRING, "model is a string");
+    ok(strncmp(s + m[0].start, "\"g-1\"", m[0].end - m[0].start) == 0,
+       "model span is the top-level value, not the nested one");
+    ok(m[1].type == SLUICE_JSON_TRUE, "stream true");
+    ok(m[2].type == SLUICE_JSON_NONE, "absent member reported absent");
+
+    ok(scan("{\"model\":\"a\",\"model\":\"b\"}", m, 3) != 0,
+       "duplicate model refused");
+    ok(scan("{\"model\":\"a\",\"mod\\u0065l\":\"b\"}", m, 3) != 0,
+       "escaped duplicate key refused");
+    ok(scan("{\"model\":1}", m, 3) == 0 && m[0].type == SLUICE_JSON_NUMBER,
+       "number typed");
+    ok(scan("{\"stream_options\":{\"include_usage\":true}}", m, 3) == 0
+       && m[2].type == SLUICE_JSON_OBJECT, "object typed");
+}
+
+
+static void
+test_invalid(void)
+{
+    static const char  *bad[] = {
+        "", "[]", "\"x\"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}",
+        "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":tru}",
+        "{\"a\":\"\\x\"}", "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}",
+        "{\"a\":\"\xc0\xaf\"}", "{\"a\":1} x", "{\"a\":[1,]}",
+        "{\"a\":\"\\u12\"}", "{a:1}", "{\"a\":1}}", NULL
+    };
+    char                  deep[1200];
+    int                   i, all;
+    sluice_json_member_t  m;
+
+    m.name = "model";
+    all = 1;
+
+    for (i = 0; bad[i]; i++) {
+        if (scan(bad[i], &m, 1) == 0) {
+            printf("# accepted: %s\n", bad[i]);
+            all = 0;
+        }
+    }
+    ok(all, "malformed inputs refused");
+
+    strcpy(deep, "{\"a\":");
+    for (i = 0; i < 600; i++) {
+        strcat(deep, "[");
+    }
+    ok(scan(deep, &m, 1) != 0, "deep nesting refused without a crash");
+
+    ok(scan("{\"a\":\"\xe2\x82\xac\",\"b\":[{},[],null,-1.5e3]}", &m, 1)
+       == 0, "UTF-8 and all value kinds accepted");
+}
+
+
+static void
+test_decode(void)
+{
+    const char  *s = "\"a\\u00e9\\n\\ud83d\\ude00\\\"\"";
+    uint8_t      out[64];
+    ssize_t      n;
+
+    n = sluice_json_string_decode((const uint8_t *) s, strlen(s), out,
+                                  sizeof(out));
+    ok(n == 9 && memcmp(out, "a\xc3\xa9\n\xf0\x9f\x98\x80\"", 9) == 0,
+       "escapes and surrogate pairs decode");
+
+    n = sluice_json_string_decode((const uint8_t *) s, strlen(s), out, 4);
+    ok(n < 0, "decode refuses to overflow");
+
+    n = (ssize_t) sluice_json_escaped_len((const uint8_t *) "a\"\\\n", 4);
+    ok(n == 1 + 2 + 2 + 6, "escaped length");
+}
+
+
+static int
+differ(const uint8_t *p, size_t len)
+{
+    int                   ours, theirs;
+    size_t                open;
+    json_t               *j;
+    json_error_t          jerr;
+    sluice_json_error_t   err;
+    sluice_json_member_t  m;
+
+    m.name = "model";
+    ours = sluice_json_scan(p, len, &m, 1, &open, &err) == 0;
+
+    j = json_loadb((const char *) p, len, JSON_ALLOW_NUL, &jerr);
+    theirs = j != NULL && json_is_object(j);
+    json_decref(j);
+
+    /* refusing valid JSON is the failure that matters */
+    return theirs && !ours;
+}
+
+
+static void
+test_fixtures(const char *dir)
+{
+    int            files, bodies, bad, i;
+    char           path[1024];
+    uint8_t       *mut;
+    size_t         k, len, reqs;
+    DIR           *d;
+    json_t        *fx, *req, *body;
+    const char    *text;
+    struct dirent *de;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        ok(1, "# SKIP no fixtures directory");
+        return;
+    }
+
+    files = bodies = bad = 0;
+    srand(7);
+
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, ".json") == NULL
+            || strcmp(de->d_name, "versions.json") == 0)
+        {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        fx = json_load_file(path, 0, NULL);
+        if (fx == NULL) {
+            continue;
+        }
+        files++;
+
+        reqs = json_array_size(json_object_get(fx, "requests"));
+        for (k = 0; k < reqs; k++) {
+            req = json_array_get(json_object_get(fx, "requests"), k);
+            body = json_object_get(req, "body");
+            if (!json_is_object(body)) {
+                continue;
+            }
+
+            text = json_dumps(body, JSON_COMPACT);
+            len = strlen(text);
+            bodies++;
+            bad += differ((const uint8_t *) text, len);
+
+            mut = malloc(len);
+            for (i = 0; i < 200; i++) {
+                memcpy(mut, text, len);
+                mut[rand() % len] = (uint8_t) (rand() % 256);
+                bad += differ(mut, len);
+            }
+            free(mut);
+            free((void *) text);
+        }
+
+        json_decref(fx);
+    }
+
+    closedir(d);
+
+    printf("# %d fixture files, %d bodies\n", files, bodies);
+    ok(bodies > 0 && bad == 0,
+       "every body jansson accepts is accepted (with mutations)");
+}
+
+
+int
+main(int argc, char **argv)
+{
+    test_members();
+    test_invalid();
+    test_decode();
+    test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
+
+    printf("1..%d\n", test_n);
+    return test_failed ? 1 : 0;
+}
