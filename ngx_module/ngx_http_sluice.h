@@ -155,6 +155,17 @@ ngx_int_t ngx_http_sluice_models_handler(ngx_http_request_t *r);
 char *ngx_http_sluice_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_sluice_zone_count(ngx_http_request_t *r, ngx_uint_t status);
 
+/* ngx_http_sluice_keepalive.c: idle connections pooled per target */
+typedef struct ngx_http_sluice_keepalive_s  ngx_http_sluice_keepalive_t;
+ngx_http_sluice_keepalive_t *ngx_http_sluice_keepalive_create(
+    ngx_conf_t *cf, ngx_uint_t max, ngx_msec_t timeout, ngx_uint_t requests);
+/* NGX_DONE with pc->connection set when an idle connection matched */
+ngx_int_t ngx_http_sluice_keepalive_get(ngx_http_sluice_keepalive_t *ka,
+    ngx_peer_connection_t *pc, ngx_str_t *name);
+void ngx_http_sluice_keepalive_save(ngx_http_sluice_keepalive_t *ka,
+    ngx_http_upstream_t *u, ngx_peer_connection_t *pc, ngx_str_t *name,
+    ngx_uint_t state);
+
 /* ngx_http_sluice_balancer.c */
 char *ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -1,13 +1,32 @@
 /*
  * sluice_balancer: an upstream{} peer selector that hands nginx the
- * address of the target the PRECONTENT phase chose.  One try per entry:
- * the request bytes belong to one target, fallback re-enters through
- * error_page instead.  Put it before "keepalive" so connections are pooled.
+ * address of the target the PRECONTENT phase chose, and pools idle
+ * connections per target (ngx_http_sluice_keepalive.c).  One try per
+ * entry: the request bytes belong to one target; fallback re-enters
+ * through error_page instead.
+ *
+ *     sluice_balancer [keepalive=N] [keepalive_timeout=time]
+ *                     [keepalive_requests=N];
  */
 
 #include "ngx_http_sluice.h"
 
 
+typedef struct {
+    ngx_http_sluice_keepalive_t  *keepalive;    /* NULL: no pooling */
+} ngx_http_sluice_balancer_conf_t;
+
+
+typedef struct {
+    ngx_http_sluice_ctx_t            *ctx;
+    ngx_http_upstream_t              *upstream;
+    ngx_http_sluice_balancer_conf_t  *conf;
+    ngx_str_t                         pool_name;
+} ngx_http_sluice_balancer_peer_t;
+
+
+static char *ngx_http_sluice_balancer_param(ngx_conf_t *cf, ngx_str_t *v,
+    ngx_uint_t *max, ngx_msec_t *timeout, ngx_uint_t *requests);
 static ngx_int_t ngx_http_sluice_balancer_init_upstream(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
@@ -27,8 +46,12 @@ static void ngx_http_sluice_balancer_save_session(ngx_peer_connection_t *pc,
 char *
 ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_upstream_server_t    *us;
-    ngx_http_upstream_srv_conf_t  *uscf;
+    ngx_str_t                        *value;
+    ngx_uint_t                        i, max, requests;
+    ngx_msec_t                        timeout;
+    ngx_http_upstream_server_t       *us;
+    ngx_http_upstream_srv_conf_t     *uscf;
+    ngx_http_sluice_balancer_conf_t  *bcf;
 
     uscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_upstream_module);
 
@@ -52,6 +75,34 @@ ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_memzero(us, sizeof(ngx_http_upstream_server_t));
     }
 
+    max = 128;
+    timeout = 60000;
+    requests = 1000;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_http_sluice_balancer_param(cf, &value[i], &max, &timeout,
+                                           &requests)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    bcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_sluice_balancer_conf_t));
+    if (bcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (max) {
+        bcf->keepalive = ngx_http_sluice_keepalive_create(cf, max, timeout,
+                                                          requests);
+        if (bcf->keepalive == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    uscf->peer.data = bcf;
     uscf->peer.init_upstream = ngx_http_sluice_balancer_init_upstream;
     uscf->flags = NGX_HTTP_UPSTREAM_CREATE;
 
@@ -59,10 +110,60 @@ ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_sluice_balancer_param(ngx_conf_t *cf, ngx_str_t *v,
+    ngx_uint_t *max, ngx_msec_t *timeout, ngx_uint_t *requests)
+{
+    ngx_int_t  n;
+    ngx_str_t  s;
+
+    if (ngx_strncmp(v->data, "keepalive=", 10) == 0) {
+        n = ngx_atoi(v->data + 10, v->len - 10);
+        if (n == NGX_ERROR) {
+            goto invalid;
+        }
+        *max = n;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(v->data, "keepalive_timeout=", 18) == 0) {
+        s.data = v->data + 18;
+        s.len = v->len - 18;
+        *timeout = ngx_parse_time(&s, 0);
+        if (*timeout == (ngx_msec_t) NGX_ERROR) {
+            goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(v->data, "keepalive_requests=", 19) == 0) {
+        n = ngx_atoi(v->data + 19, v->len - 19);
+        if (n == NGX_ERROR || n == 0) {
+            goto invalid;
+        }
+        *requests = n;
+        return NGX_CONF_OK;
+    }
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"sluice_balancer\"", v);
+    return NGX_CONF_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_sluice_balancer_init_upstream(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us)
 {
+    if (us->peer.init_upstream != ngx_http_sluice_balancer_init_upstream) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"keepalive\" pools by address only; use "
+                           "\"sluice_balancer keepalive=N\" instead");
+        return NGX_ERROR;
+    }
+
     us->peer.init = ngx_http_sluice_balancer_init_peer;
     return NGX_OK;
 }
@@ -72,7 +173,8 @@ static ngx_int_t
 ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_http_sluice_ctx_t  *ctx;
+    ngx_http_sluice_ctx_t            *ctx;
+    ngx_http_sluice_balancer_peer_t  *bp;
 
     ctx = ngx_http_sluice_get_ctx(r);
 
@@ -82,7 +184,23 @@ ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    r->upstream->peer.data = ctx;
+    bp = ngx_palloc(r->pool, sizeof(ngx_http_sluice_balancer_peer_t));
+    if (bp == NULL) {
+        return NGX_ERROR;
+    }
+
+    bp->ctx = ctx;
+    bp->upstream = r->upstream;
+    bp->conf = us->peer.data;
+
+    /* plain HTTP pools by address; TLS by address and name */
+    if (ctx->scheme.len == 5) {
+        bp->pool_name = ctx->tls_name;
+    } else {
+        ngx_str_null(&bp->pool_name);
+    }
+
+    r->upstream->peer.data = bp;
     r->upstream->peer.get = ngx_http_sluice_balancer_get;
     r->upstream->peer.free = ngx_http_sluice_balancer_free;
     r->upstream->peer.tries = 1;
@@ -99,15 +217,20 @@ ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_sluice_balancer_get(ngx_peer_connection_t *pc, void *data)
 {
-    ngx_http_sluice_ctx_t *ctx = data;
+    ngx_http_sluice_balancer_peer_t *bp = data;
 
-    pc->sockaddr = ctx->sockaddr;
-    pc->socklen = ctx->socklen;
-    pc->name = &ctx->addr_text;
+    pc->sockaddr = bp->ctx->sockaddr;
+    pc->socklen = bp->ctx->socklen;
+    pc->name = &bp->ctx->addr_text;
     pc->cached = 0;
     pc->connection = NULL;
 
-    return NGX_OK;
+    if (bp->conf->keepalive == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_sluice_keepalive_get(bp->conf->keepalive, pc,
+                                         &bp->pool_name);
 }
 
 
@@ -115,6 +238,13 @@ static void
 ngx_http_sluice_balancer_free(ngx_peer_connection_t *pc, void *data,
     ngx_uint_t state)
 {
+    ngx_http_sluice_balancer_peer_t *bp = data;
+
+    if (bp->conf->keepalive) {
+        ngx_http_sluice_keepalive_save(bp->conf->keepalive, bp->upstream,
+                                       pc, &bp->pool_name, state);
+    }
+
     pc->tries = 0;
 }
 

@@ -68,7 +68,7 @@ static ngx_command_t  ngx_http_sluice_commands[] = {
       NULL },
 
     { ngx_string("sluice_balancer"),
-      NGX_HTTP_UPS_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_UPS_CONF|NGX_CONF_ANY,
       ngx_http_sluice_balancer,
       0,
       0,
