@@ -15,6 +15,7 @@ static int ctld_admin_value(const ctld_admin_field_t *f, json_t *v,
     ctld_admin_err_t *err);
 static int ctld_admin_string(const ctld_admin_field_t *f, const char *s,
     ctld_admin_err_t *err);
+static int ctld_admin_wildcard_ok(const char *s, const char *extra);
 static int ctld_admin_names(const ctld_admin_field_t *f, json_t *v,
     ctld_admin_err_t *err);
 static int ctld_admin_enum_ok(const char *s, const char *list);
@@ -190,6 +191,30 @@ ctld_admin_string(const ctld_admin_field_t *f, const char *s,
 }
 
 
+/* "*" or "prefix*": the module's allow-list wildcards */
+static int
+ctld_admin_wildcard_ok(const char *s, const char *extra)
+{
+    char    prefix[129];
+    size_t  len;
+
+    len = strlen(s);
+
+    if (len == 0 || len > 128 || s[len - 1] != '*') {
+        return 0;
+    }
+
+    if (len == 1) {
+        return 1;
+    }
+
+    memcpy(prefix, s, len - 1);
+    prefix[len - 1] = '\0';
+
+    return ctld_admin_name_ok(prefix, extra, 127);
+}
+
+
 static int
 ctld_admin_names(const ctld_admin_field_t *f, json_t *v,
     ctld_admin_err_t *err)
@@ -209,14 +234,16 @@ ctld_admin_names(const ctld_admin_field_t *f, json_t *v,
 
         if (s == NULL
             || !(ctld_admin_name_ok(s, f->extra, 128)
-                 || ((f->flags & CTLD_ADMIN_STAR) && strcmp(s, "*") == 0)))
+                 || ((f->flags & CTLD_ADMIN_STAR)
+                     && ctld_admin_wildcard_ok(s, f->extra))))
         {
             return ctld_admin_fail(err, f->name,
                                    "'%s' item %zu must be a name of 1 to "
                                    "128 characters from A-Z a-z 0-9 %s%s",
                                    f->name, i, f->extra,
                                    (f->flags & CTLD_ADMIN_STAR)
-                                   ? ", or \"*\"" : "");
+                                   ? ", \"*\" or a prefix ending in \"*\""
+                                   : "");
         }
 
         for (j = 0; j < i; j++) {

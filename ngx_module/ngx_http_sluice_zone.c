@@ -38,7 +38,8 @@ ngx_http_sluice_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     size = ngx_parse_size(&s);
 
-    if (name.len == 0 || size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize))
+    if (name.len == 0 || size == NGX_ERROR
+        || size < (ssize_t) (8 * ngx_pagesize))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid zone \"%V\" (at least %uz bytes)",

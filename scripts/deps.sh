@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(nginx nginx-dev postgresql redis-server liblmdb-dev lmdb-utils
       libjansson-dev libpq-dev libhiredis-dev libevent-dev libssl-dev
       libcurl4-openssl-dev pkg-config gcc make perl curl ca-certificates
-      libjson-pp-perl wrk valgrind)
+      libjson-pp-perl wrk valgrind jq openssl)
 
 missing=()
 for p in "${pkgs[@]}"; do

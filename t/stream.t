@@ -1,0 +1,84 @@
+# SSE passthrough: events reach the caller as the provider sends them
+# (not buffered until the end); the usage chunk goes only to a caller
+# that asked for it with stream_options.include_usage.
+use strict;
+use warnings;
+use Test::More;
+use Sluice::Test;
+
+start_stack();
+my $demo = seed_demo();
+my $DELAY = 0.3;
+
+sub check_stream {
+    my ($name, %o) = @_;
+    my $text = "stream me please $o{round}";
+    my $r = sse_request($demo->{token}, content => "$text mock:delay=300",
+                        include_usage => $o{usage});
+    is($r->{status}, 200, "$name: 200") or diag($r->{body});
+    like($r->{headers}{'content-type'} // '', qr{^text/event-stream},
+         "$name: text/event-stream");
+    ok(!defined $r->{headers}{'content-length'}, "$name: no Content-Length");
+    request_id_ok($r, $name);
+    my @ev = @{ $r->{events} };
+    my @data = grep { defined $_->{data} } @ev;
+    ok(@data >= 5, "$name: at least 5 events") or return;
+    is($data[-1]{data}, '[DONE]', "$name: ends with [DONE]");
+    my @chunks = grep { $_->{json} } @data;
+    is(scalar(grep { ($_->{json}{object} // '') ne 'chat.completion.chunk' }
+              @chunks), 0, "$name: every object is a chat.completion.chunk");
+    is($chunks[0]{json}{choices}[0]{delta}{role}, 'assistant',
+       "$name: first delta has the role");
+    my $content = join '', map { $_->{json}{choices}[0]{delta}{content} // '' }
+        grep { @{ $_->{json}{choices} || [] } } @chunks;
+    is($content, "echo: $text", "$name: content reassembled");
+    is(scalar(grep { ($_->{json}{choices}[0]{finish_reason} // '') eq 'stop' }
+              grep { @{ $_->{json}{choices} || [] } } @chunks), 1,
+       "$name: one chunk with finish_reason");
+    my @usage = grep { !@{ $_->{json}{choices} || [] }
+                       || defined $_->{json}{usage} } @chunks;
+    if ($o{usage}) {
+        is(scalar @usage, 1, "$name: one usage chunk");
+        is($usage[0]{json}{usage}{completion_tokens}, 5,
+           "$name: usage as the provider counted")
+            if @usage;
+        is_deeply($usage[0]{json}{choices}, [], "$name: usage chunk has "
+                  . "choices: []") if @usage;
+    } else {
+        is(scalar @usage, 0, "$name: no usage chunk (not asked for)")
+            or diag(json_encode($usage[0]{json}));
+    }
+
+    # timing: the stream was not held back until the provider finished
+    my $first = $data[0]{t};
+    my $last = $data[-1]{t};
+    my $spread = $last - $first;
+    cmp_ok($spread, '>=', 4 * $DELAY * 0.8,
+           "$name: first and last event arrive >= 0.96 s apart")
+        or diag(join ' ', map { sprintf '%.3f', $_->{t} - $r->{t_start} }
+                @data);
+    my @gaps = map { $data[$_]{t} - $data[$_ - 1]{t} } 1 .. $#data;
+    my $spaced = grep { $_ >= $DELAY * 0.7 } @gaps;
+    cmp_ok($spaced, '>=', 4, "$name: events arrive one by one, spaced by "
+           . "the provider's delay");
+    my $up = mock_last();
+    ok(defined $up->{t_end} && $up->{t_end} / 1000 - $first > 0.9,
+       "$name: first event reached the caller ~1 s before the provider "
+       . "finished");
+    is($up->{body}{model}, 'mock-model-1', "$name: model rewritten");
+    ok($up->{body}{stream}, "$name: upstream asked to stream");
+    is($up->{headers}{authorization}, "Bearer $demo->{credential}",
+       "$name: credential injected");
+    return $up;
+}
+
+for my $round (1, 2) {
+    my $up = check_stream("without include_usage ($round)", round => $round);
+    ok($up->{body}{stream_options}{include_usage},
+       "without include_usage ($round): gateway asked the provider for "
+       . "usage");
+    check_stream("with include_usage ($round)", round => $round, usage => 1);
+}
+
+stop_stack();
+done_testing;
