@@ -47,6 +47,7 @@ typedef struct {
     char               *consumer;
     char               *pidfile;
     int                 log_level;          /* CTLD_LOG_* */
+    char               *sql_dir;            /* migrations, NNN_*.sql */
 } ctld_config_t;
 
 typedef struct ctld_state_s {
@@ -75,6 +76,8 @@ void ctld_config_free(ctld_config_t *conf);
 /* roles: start registers events on st->base; stop frees everything */
 int ctld_sync_start(ctld_state_t *st);
 void ctld_sync_stop(ctld_state_t *st);
+/* SIGHUP: schedule a full reconcile (no-op when sync is not running) */
+void ctld_sync_reconcile(ctld_state_t *st);
 int ctld_ingest_start(ctld_state_t *st);
 void ctld_ingest_stop(ctld_state_t *st);
 int ctld_admin_start(ctld_state_t *st);

@@ -31,7 +31,13 @@ ctld_pg_t *ctld_pg_create(struct event_base *base, const char *conninfo,
     const char *name);
 void ctld_pg_on_connect(ctld_pg_t *pg, ctld_pg_connect_cb cb, void *arg);
 
-/* params are copied; NULL entries are SQL NULL; text format both ways */
+/*
+ * params are copied; NULL entries are SQL NULL; text format both ways.
+ * Returns CTLD_ERROR only when out of memory or freeing.  The callback
+ * always runs later from the loop, never inside ctld_pg_query(); queries
+ * made while disconnected (between retries) are failed with res == NULL,
+ * queries made while connecting wait for the connection.
+ */
 int ctld_pg_query(ctld_pg_t *pg, const char *sql, int nparams,
     const char *const *params, ctld_pg_cb cb, void *arg);
 
@@ -40,7 +46,10 @@ int ctld_pg_listen(ctld_pg_t *pg, const char *channel,
 
 int ctld_pg_connected(ctld_pg_t *pg);
 
-/* pending callbacks are called with res == NULL, then everything freed */
+/*
+ * pending callbacks are called with res == NULL, then everything freed;
+ * not to be called from inside one of pg's own callbacks
+ */
 void ctld_pg_free(ctld_pg_t *pg);
 
 #endif

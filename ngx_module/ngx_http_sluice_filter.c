@@ -1,0 +1,861 @@
+/*
+ * Response filters: X-Request-Id on every gateway response, time to first
+ * byte, and token usage read from JSON bodies and SSE streams; the usage
+ * chunk the gateway asked for on the caller's behalf is cut from streams.
+ */
+
+#include "ngx_http_sluice.h"
+#include "sluice_sse.h"
+#include "sluice_usage_json.h"
+
+
+#define NGX_HTTP_SLUICE_FILTER_NONE   0
+#define NGX_HTTP_SLUICE_FILTER_JSON   1
+#define NGX_HTTP_SLUICE_FILTER_SSE    2
+
+/* most bytes held for one SSE event, or copied of one JSON body */
+#define NGX_HTTP_SLUICE_FILTER_MAX    (1024 * 1024)
+
+/* held bytes leave in copies of this size, reused through free_mem */
+#define NGX_HTTP_SLUICE_FILTER_CHUNK  4096
+
+
+/* malloc'd, freed by the pool cleanup of the filter context */
+typedef struct {
+    u_char                        *data;
+    size_t                         len;
+    size_t                         cap;
+} ngx_http_sluice_filter_mem_t;
+
+
+/*
+ * SSE with the usage chunk to drop ("drop" mode) works on stream offsets
+ * (bytes since the first body byte): everything before "emit" is out or
+ * dropped; "mem" holds the incomplete event [held, base) copied out of
+ * earlier input buffers; the buffer being fed starts at "base".  Bytes of
+ * complete events leave as references into the input buffer, whose last
+ * one carries it as shadow: the upstream may reuse its buffer only once
+ * the client took them (sub_filter's scheme), so memory stays bounded by
+ * the upstream buffer plus one held event.
+ */
+typedef struct {
+    ngx_http_request_t            *request;
+    ngx_http_sluice_ctx_t         *sctx;
+    ngx_uint_t                     mode;
+
+    sluice_sse_t                   sse;
+    sluice_usage_t                 usage;
+    ngx_http_sluice_filter_mem_t   mem;
+
+    uint64_t                       held;
+    uint64_t                       emit;
+    uint64_t                       base;
+    u_char                        *base_p;
+    ngx_buf_t                     *buf;
+    ngx_buf_t                     *last_b;   /* last out buf made for buf */
+
+    ngx_chain_t                   *out;
+    ngx_chain_t                  **last_out;
+    ngx_chain_t                   *busy;
+    ngx_chain_t                   *free;     /* bufs referring to input */
+    ngx_chain_t                   *free_mem; /* chunk copies */
+
+    unsigned                       drop:1;   /* cut the usage chunk */
+    unsigned                       raw:1;    /* gave up parsing */
+    unsigned                       over:1;   /* JSON body beyond the cap */
+} ngx_http_sluice_filter_ctx_t;
+
+
+static ngx_int_t ngx_http_sluice_filter_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_sluice_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sluice_filter_request_id(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sluice_filter_start(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
+static ngx_uint_t ngx_http_sluice_filter_mode(ngx_http_request_t *r);
+static ngx_msec_t ngx_http_sluice_filter_elapsed(ngx_http_request_t *r);
+static void ngx_http_sluice_filter_cleanup(void *data);
+static ngx_int_t ngx_http_sluice_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_sluice_filter_json(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
+static ngx_int_t ngx_http_sluice_filter_sse_pass(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
+static ngx_int_t ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
+static ngx_int_t ngx_http_sluice_filter_sse_buf(
+    ngx_http_sluice_filter_ctx_t *f, ngx_buf_t *b);
+static ngx_int_t ngx_http_sluice_filter_feed(ngx_http_sluice_filter_ctx_t *f,
+    u_char *p, size_t n);
+static int ngx_http_sluice_filter_event(void *data,
+    const sluice_sse_event_t *ev);
+static void ngx_http_sluice_filter_tokens(ngx_http_sluice_filter_ctx_t *f);
+static ngx_int_t ngx_http_sluice_filter_emit(ngx_http_sluice_filter_ctx_t *f,
+    uint64_t from, uint64_t to);
+static ngx_int_t ngx_http_sluice_filter_hold(ngx_http_sluice_filter_ctx_t *f,
+    uint64_t from, uint64_t to);
+static ngx_int_t ngx_http_sluice_filter_copy(ngx_http_sluice_filter_ctx_t *f,
+    u_char *p, size_t n);
+static ngx_int_t ngx_http_sluice_filter_ref(ngx_http_sluice_filter_ctx_t *f,
+    u_char *p, size_t n);
+static ngx_int_t ngx_http_sluice_filter_mark(ngx_http_sluice_filter_ctx_t *f,
+    ngx_buf_t *b);
+static ngx_int_t ngx_http_sluice_filter_output(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f);
+static ngx_int_t ngx_http_sluice_filter_mem_add(ngx_log_t *log,
+    ngx_http_sluice_filter_mem_t *m, u_char *p, size_t n);
+
+
+static ngx_http_module_t  ngx_http_sluice_filter_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_sluice_filter_init,           /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_sluice_filter_module = {
+    NGX_MODULE_V1,
+    &ngx_http_sluice_filter_module_ctx,    /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+/* index of $request_id, set per configuration cycle */
+static ngx_int_t                         ngx_http_sluice_filter_rid_index;
+
+
+static ngx_int_t
+ngx_http_sluice_filter_init(ngx_conf_t *cf)
+{
+    static ngx_str_t  name = ngx_string("request_id");
+
+    /*
+     * Indexing $request_id makes its value cached per request, so the
+     * header, the error body and the usage record all see the same id.
+     */
+    ngx_http_sluice_filter_rid_index = ngx_http_get_variable_index(cf, &name);
+    if (ngx_http_sluice_filter_rid_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_sluice_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_sluice_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_sluice_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_sluice_get_ctx(r);
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_sluice_filter_request_id(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->filter = NULL;
+
+    /* only answers that come from a provider are read */
+    if (ctx->routed
+        && r->upstream
+        && r->upstream->peer.connection
+        && ngx_http_sluice_filter_start(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* X-Request-Id: $request_id; a provider's own id is kept under a new name */
+static ngx_int_t
+ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
+{
+    ngx_uint_t                  i;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h;
+    ngx_http_variable_value_t  *vv;
+
+    vv = ngx_http_get_indexed_variable(r, ngx_http_sluice_filter_rid_index);
+    if (vv == NULL || vv->not_found || vv->len == 0) {
+        return NGX_OK;
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == sizeof("X-Request-Id") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id",
+                               sizeof("X-Request-Id") - 1)
+               == 0)
+        {
+            ngx_str_set(&h[i].key, "X-Upstream-Request-Id");
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Request-Id");
+    h->value.data = vv->data;
+    h->value.len = vv->len;
+    h->lowcase_key = NULL;
+
+    return NGX_OK;
+}
+
+
+/* a provider's header arrived: note it and pick how to read the body */
+static ngx_int_t
+ngx_http_sluice_filter_start(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
+{
+    ngx_uint_t                     mode;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_sluice_filter_ctx_t  *f;
+
+    ctx->upstream_status = r->upstream->headers_in.status_n;
+    ctx->ttfb = ngx_http_sluice_filter_elapsed(r);
+
+    mode = ngx_http_sluice_filter_mode(r);
+    if (mode == NGX_HTTP_SLUICE_FILTER_NONE) {
+        return NGX_OK;
+    }
+
+    f = ngx_pcalloc(r->pool, sizeof(ngx_http_sluice_filter_ctx_t));
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_sluice_filter_cleanup;
+    cln->data = f;
+
+    f->request = r;
+    f->sctx = ctx;
+    f->mode = mode;
+    f->last_out = &f->out;
+    sluice_usage_init(&f->usage);
+    sluice_sse_init(&f->sse, NGX_HTTP_SLUICE_FILTER_MAX,
+                    ngx_http_sluice_filter_event, f);
+
+    if (mode == NGX_HTTP_SLUICE_FILTER_SSE) {
+        f->drop = ctx->inject_usage;
+
+        /* a stream must flow event by event, whatever the location says */
+        r->upstream->buffering = 0;
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+    }
+
+    r->filter_need_in_memory = 1;
+
+    ctx->filter = f;
+    ngx_http_set_ctx(r, f, ngx_http_sluice_filter_module);
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_sluice_filter_mode(ngx_http_request_t *r)
+{
+    ngx_str_t  *type;
+
+    if (r->header_only) {
+        return NGX_HTTP_SLUICE_FILTER_NONE;
+    }
+
+    /* compressed bodies cannot be read (the gateway asks for identity) */
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->value.len)
+    {
+        return NGX_HTTP_SLUICE_FILTER_NONE;
+    }
+
+    type = &r->headers_out.content_type;
+
+    if (type->len >= sizeof("text/event-stream") - 1
+        && ngx_strncasecmp(type->data, (u_char *) "text/event-stream",
+                           sizeof("text/event-stream") - 1)
+           == 0)
+    {
+        return NGX_HTTP_SLUICE_FILTER_SSE;
+    }
+
+    return NGX_HTTP_SLUICE_FILTER_JSON;
+}
+
+
+/*
+ * Milliseconds since the request started, rounded up, at least 1: the
+ * start is nginx's cached time (ms), now is the clock; the usage record
+ * rounds latency the same way, so ttfb <= latency holds.
+ */
+static ngx_msec_t
+ngx_http_sluice_filter_elapsed(ngx_http_request_t *r)
+{
+    int64_t         us;
+    struct timeval  tv;
+
+    ngx_gettimeofday(&tv);
+
+    us = ((int64_t) tv.tv_sec - (int64_t) r->start_sec) * 1000000
+         + tv.tv_usec - (int64_t) r->start_msec * 1000;
+
+    if (us <= 0) {
+        return 1;
+    }
+
+    return (ngx_msec_t) ((us + 999) / 1000);
+}
+
+
+static void
+ngx_http_sluice_filter_cleanup(void *data)
+{
+    ngx_http_sluice_filter_ctx_t  *f = data;
+
+    sluice_sse_free(&f->sse);
+    ngx_free(f->mem.data);
+    f->mem.data = NULL;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_sluice_filter_ctx_t  *f;
+
+    f = ngx_http_get_module_ctx(r, ngx_http_sluice_filter_module);
+
+    if (f == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (f->mode == NGX_HTTP_SLUICE_FILTER_JSON) {
+        return ngx_http_sluice_filter_json(r, f, in);
+    }
+
+    if (f->drop) {
+        return ngx_http_sluice_filter_sse_drop(r, f, in);
+    }
+
+    return ngx_http_sluice_filter_sse_pass(r, f, in);
+}
+
+
+/* passes the body on untouched; a capped copy is parsed at the end */
+static ngx_int_t
+ngx_http_sluice_filter_json(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in)
+{
+    int           rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!f->over && ngx_buf_in_memory(b) && b->last > b->pos) {
+            rc = ngx_http_sluice_filter_mem_add(r->connection->log, &f->mem,
+                                                b->pos, b->last - b->pos);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_DECLINED) {
+                f->over = 1;
+            }
+        }
+
+        if (b->last_buf && !f->over && f->mem.len) {
+            rc = sluice_usage_parse(f->mem.data, f->mem.len, &f->usage, NULL);
+
+            if (rc == SLUICE_USAGE_FOUND) {
+                ngx_http_sluice_filter_tokens(f);
+            }
+
+            f->over = 1;
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
+}
+
+
+/* the caller asked for usage itself: read events, pass bytes untouched */
+static ngx_int_t
+ngx_http_sluice_filter_sse_pass(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl && !f->raw; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->last > b->pos) {
+            if (ngx_http_sluice_filter_feed(f, b->pos, b->last - b->pos)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
+}
+
+
+static ngx_int_t
+ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (ngx_http_sluice_filter_sse_buf(f, cl->buf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_sluice_filter_output(r, f);
+}
+
+
+/* one input buffer in drop mode: complete events out, the rest held */
+static ngx_int_t
+ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
+    ngx_buf_t *b)
+{
+    size_t    n;
+    uint64_t  end, block;
+
+    n = (ngx_buf_in_memory(b) && b->last > b->pos) ? b->last - b->pos : 0;
+
+    f->buf = b;
+    f->base_p = b->pos;
+    f->last_b = NULL;
+    end = f->base + n;
+
+    if (n && !f->raw) {
+        if (ngx_http_sluice_filter_feed(f, b->pos, n) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    /* at the end of the body, or once parsing stopped, nothing is held */
+    block = (f->raw || b->last_buf) ? end : f->sse.block;
+
+    if (ngx_http_sluice_filter_emit(f, f->emit, block) != NGX_OK
+        || ngx_http_sluice_filter_hold(f, block, end) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    f->base = end;
+
+    return ngx_http_sluice_filter_mark(f, b);
+}
+
+
+static ngx_int_t
+ngx_http_sluice_filter_feed(ngx_http_sluice_filter_ctx_t *f, u_char *p,
+    size_t n)
+{
+    int  rc;
+
+    rc = sluice_sse_feed(&f->sse, p, n);
+
+    if (rc == SLUICE_SSE_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == SLUICE_SSE_TOO_BIG) {
+        ngx_log_error(NGX_LOG_WARN, f->request->connection->log, 0,
+                      "sluice: SSE event over %uz bytes, stream passed "
+                      "through unread", (size_t) NGX_HTTP_SLUICE_FILTER_MAX);
+        f->raw = 1;
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, f->request->connection->log, 0,
+                  "sluice: SSE splitter failed");
+
+    return NGX_ERROR;
+}
+
+
+/* splitter handler: usage from the event; cut it if it is ours */
+static int
+ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
+{
+    int                            rc, usage_only;
+    ngx_http_sluice_filter_ctx_t  *f = data;
+
+    if (!sluice_usage_hint(ev->data, ev->data_len)) {
+        return 0;
+    }
+
+    rc = sluice_usage_parse(ev->data, ev->data_len, &f->usage, &usage_only);
+    if (rc != SLUICE_USAGE_FOUND) {
+        return 0;
+    }
+
+    ngx_http_sluice_filter_tokens(f);
+
+    if (!f->drop || !usage_only) {
+        return 0;
+    }
+
+    if (ngx_http_sluice_filter_emit(f, f->emit, ev->start) != NGX_OK) {
+        return -1;
+    }
+
+    f->emit = ev->end;
+
+    return 0;
+}
+
+
+static void
+ngx_http_sluice_filter_tokens(ngx_http_sluice_filter_ctx_t *f)
+{
+    if (f->usage.in >= 0) {
+        f->sctx->in_tokens = (ngx_int_t) f->usage.in;
+    }
+
+    if (f->usage.out >= 0) {
+        f->sctx->out_tokens = (ngx_int_t) f->usage.out;
+    }
+}
+
+
+/* sends stream bytes [from, to): held ones as copies, new ones by ref */
+static ngx_int_t
+ngx_http_sluice_filter_emit(ngx_http_sluice_filter_ctx_t *f, uint64_t from,
+    uint64_t to)
+{
+    size_t  n;
+
+    if (from >= to) {
+        return NGX_OK;
+    }
+
+    if (from < f->base) {
+        n = (size_t) (ngx_min(to, f->base) - from);
+
+        if (ngx_http_sluice_filter_copy(f, f->mem.data + (from - f->held), n)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        from += n;
+    }
+
+    if (from < to) {
+        return ngx_http_sluice_filter_ref(f, f->base_p + (from - f->base),
+                                          (size_t) (to - from));
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Keeps [from, to) for later; from is either where mem already starts
+ * (the event goes on) or inside the current buffer (a new event began).
+ * An event over the cap is sent as it is and parsing stops.
+ */
+static ngx_int_t
+ngx_http_sluice_filter_hold(ngx_http_sluice_filter_ctx_t *f, uint64_t from,
+    uint64_t to)
+{
+    ngx_int_t  rc;
+
+    if (from >= f->base) {
+        f->mem.len = 0;
+        f->held = from;
+    }
+
+    f->emit = f->held;
+
+    if (from >= to) {
+        return NGX_OK;
+    }
+
+    from = ngx_max(from, f->base);
+
+    rc = ngx_http_sluice_filter_mem_add(f->request->connection->log, &f->mem,
+                                        f->base_p + (from - f->base),
+                                        (size_t) (to - from));
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, f->request->connection->log, 0,
+                  "sluice: SSE event over %uz bytes, stream passed "
+                  "through unread", (size_t) NGX_HTTP_SLUICE_FILTER_MAX);
+
+    f->raw = 1;
+
+    if (ngx_http_sluice_filter_emit(f, f->held, to) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    f->mem.len = 0;
+    f->held = to;
+    f->emit = to;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_filter_copy(ngx_http_sluice_filter_ctx_t *f, u_char *p,
+    size_t n)
+{
+    size_t        size;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    while (n) {
+        cl = f->free_mem;
+
+        if (cl) {
+            f->free_mem = cl->next;
+            b = cl->buf;
+
+        } else {
+            cl = ngx_alloc_chain_link(f->request->pool);
+            if (cl == NULL) {
+                return NGX_ERROR;
+            }
+
+            b = ngx_create_temp_buf(f->request->pool,
+                                    NGX_HTTP_SLUICE_FILTER_CHUNK);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->tag = (ngx_buf_tag_t) &ngx_http_sluice_filter_module;
+            cl->buf = b;
+        }
+
+        size = ngx_min(n, (size_t) (b->end - b->start));
+
+        b->pos = b->start;
+        b->last = ngx_cpymem(b->start, p, size);
+        b->flush = 0;
+        b->last_buf = 0;
+        b->last_in_chain = 0;
+        b->recycled = 0;
+        b->shadow = NULL;
+
+        cl->next = NULL;
+        *f->last_out = cl;
+        f->last_out = &cl->next;
+        f->last_b = b;
+
+        p += size;
+        n -= size;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_filter_ref(ngx_http_sluice_filter_ctx_t *f, u_char *p,
+    size_t n)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    cl = ngx_chain_get_free_buf(f->request->pool, &f->free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_sluice_filter_module;
+    b->memory = 1;
+    b->pos = p;
+    b->last = p + n;
+
+    *f->last_out = cl;
+    f->last_out = &cl->next;
+    f->last_b = b;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The last buffer made for input b carries b's flags and b itself as
+ * shadow: b counts as consumed when the client took everything before.
+ */
+static ngx_int_t
+ngx_http_sluice_filter_mark(ngx_http_sluice_filter_ctx_t *f, ngx_buf_t *b)
+{
+    ngx_buf_t  *last;
+
+    if (f->last_b == NULL) {
+        if (ngx_http_sluice_filter_ref(f, NULL, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        f->last_b->memory = 0;
+        f->last_b->sync = 1;
+    }
+
+    last = f->last_b;
+
+    last->flush = b->flush;
+    last->last_buf = b->last_buf;
+    last->last_in_chain = b->last_in_chain;
+    last->recycled = b->recycled;
+    last->shadow = b;
+
+    f->last_b = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_filter_output(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl, **ll;
+
+    rc = ngx_http_next_body_filter(r, f->out);
+
+    for (ll = &f->busy; *ll; ll = &(*ll)->next) { /* void */ }
+
+    *ll = f->out;
+    f->out = NULL;
+    f->last_out = &f->out;
+
+    while (f->busy) {
+        cl = f->busy;
+        b = cl->buf;
+
+        if (ngx_buf_size(b) != 0) {
+            break;
+        }
+
+        if (b->shadow) {
+            b->shadow->pos = b->shadow->last;
+            b->shadow = NULL;
+        }
+
+        f->busy = cl->next;
+
+        if (b->start) {
+            cl->next = f->free_mem;
+            f->free_mem = cl;
+
+        } else {
+            cl->next = f->free;
+            f->free = cl;
+        }
+    }
+
+    return rc;
+}
+
+
+/* NGX_DECLINED when the copy would pass the cap */
+static ngx_int_t
+ngx_http_sluice_filter_mem_add(ngx_log_t *log, ngx_http_sluice_filter_mem_t *m,
+    u_char *p, size_t n)
+{
+    size_t   cap;
+    u_char  *np;
+
+    if (n > NGX_HTTP_SLUICE_FILTER_MAX - m->len) {
+        return NGX_DECLINED;
+    }
+
+    if (m->len + n > m->cap) {
+        cap = m->cap ? m->cap : 1024;
+
+        while (cap < m->len + n) {
+            cap *= 2;
+        }
+
+        np = realloc(m->data, cap);
+        if (np == NULL) {
+            ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                          "sluice: realloc(%uz) failed", cap);
+            return NGX_ERROR;
+        }
+
+        m->data = np;
+        m->cap = cap;
+    }
+
+    ngx_memcpy(m->data + m->len, p, n);
+    m->len += n;
+
+    return NGX_OK;
+}

@@ -1,0 +1,1425 @@
+/*
+ * Usage records: one XADD per gateway request, built in the LOG phase,
+ * queued per worker and pipelined to Redis over a non-blocking nginx
+ * connection; spooled to a file while Redis is away and replayed later.
+ */
+
+#include "ngx_http_sluice.h"
+#include <hiredis/hiredis.h>
+
+
+#define NGX_HTTP_SLUICE_USAGE_CONNECT    3000   /* connect timeout, ms */
+#define NGX_HTTP_SLUICE_USAGE_ACK        10000  /* reply silence, ms */
+#define NGX_HTTP_SLUICE_USAGE_BACKOFF    100    /* first retry, ms */
+#define NGX_HTTP_SLUICE_USAGE_BACKOFF_MAX  5000
+#define NGX_HTTP_SLUICE_USAGE_SCAN       30000  /* spool scan, ms */
+#define NGX_HTTP_SLUICE_USAGE_QUIET      60     /* s between same errors */
+#define NGX_HTTP_SLUICE_USAGE_IOV        64
+#define NGX_HTTP_SLUICE_USAGE_RBUF       65536  /* replay read buffer */
+#define NGX_HTTP_SLUICE_USAGE_MAX_ARGS   1024
+
+
+/* the record's fields, in CONTRACTS.md order */
+enum {
+    NGX_HTTP_SLUICE_U_V = 0,
+    NGX_HTTP_SLUICE_U_TS,
+    NGX_HTTP_SLUICE_U_RID,
+    NGX_HTTP_SLUICE_U_KEY,
+    NGX_HTTP_SLUICE_U_USER,
+    NGX_HTTP_SLUICE_U_PROJECT,
+    NGX_HTTP_SLUICE_U_ENV,
+    NGX_HTTP_SLUICE_U_IP,
+    NGX_HTTP_SLUICE_U_DIALECT,
+    NGX_HTTP_SLUICE_U_GROUP,
+    NGX_HTTP_SLUICE_U_PROVIDER,
+    NGX_HTTP_SLUICE_U_MODEL,
+    NGX_HTTP_SLUICE_U_TARGET,
+    NGX_HTTP_SLUICE_U_STATUS,
+    NGX_HTTP_SLUICE_U_STREAM,
+    NGX_HTTP_SLUICE_U_IN,
+    NGX_HTTP_SLUICE_U_OUT,
+    NGX_HTTP_SLUICE_U_LATENCY,
+    NGX_HTTP_SLUICE_U_TTFB,
+    NGX_HTTP_SLUICE_U_ATTEMPTS,
+    NGX_HTTP_SLUICE_U_ENDPOINT,
+    NGX_HTTP_SLUICE_U_N
+};
+
+/* error kinds, each logged at most once per QUIET seconds */
+enum {
+    NGX_HTTP_SLUICE_Q_CONNECT = 0,
+    NGX_HTTP_SLUICE_Q_FULL,
+    NGX_HTTP_SLUICE_Q_SPOOL,
+    NGX_HTTP_SLUICE_Q_REJECT,
+    NGX_HTTP_SLUICE_Q_N
+};
+
+
+/* one formatted command; cmd is malloc'd (hiredis or a spool copy) */
+typedef struct {
+    char                          *cmd;
+    size_t                         len;
+} ngx_http_sluice_usage_rec_t;
+
+
+/* every record ends up counted in acked, spooled or dropped */
+typedef struct {
+    ngx_uint_t                     queued;
+    ngx_uint_t                     sent;       /* writes, resends too */
+    ngx_uint_t                     acked;
+    ngx_uint_t                     spooled;
+    ngx_uint_t                     replayed;   /* read back from spool */
+    ngx_uint_t                     rejected;   /* error replies */
+    ngx_uint_t                     dropped;
+} ngx_http_sluice_usage_stats_t;
+
+
+/*
+ * Per worker, created in init_process, freed in exit_process.  The ring
+ * holds count records from head; the first inflight of them are written
+ * and wait for their reply (Redis answers in order), and woff bytes of
+ * the next one are written.  On a disconnect nothing is dropped: the
+ * records stay and are written again on the next connection.
+ */
+typedef struct {
+    ngx_http_sluice_main_conf_t   *mcf;
+    ngx_log_t                      log;        /* level lowered when quiet */
+    ngx_uint_t                     log_level;
+
+    ngx_http_sluice_usage_rec_t   *ring;
+    ngx_uint_t                     size;
+    ngx_uint_t                     head;
+    ngx_uint_t                     count;
+    ngx_uint_t                     inflight;
+    size_t                         woff;
+
+    ngx_peer_connection_t          peer;
+    redisReader                   *reader;
+    ngx_event_t                    tick;       /* connect, retry, scan */
+    ngx_msec_t                     backoff;
+
+    u_char                        *spool_path; /* <spool>/usage-<pid>.resp */
+    u_char                        *replay_path;
+    ngx_fd_t                       spool_fd;
+    off_t                          spool_size;
+    ngx_fd_t                       replay_fd;
+    u_char                        *rbuf;
+    size_t                         rpos;
+    size_t                         rlen;
+
+    time_t                         quiet[NGX_HTTP_SLUICE_Q_N];
+    ngx_http_sluice_usage_stats_t  stats;
+
+    unsigned                       on:1;
+    unsigned                       connected:1;
+    unsigned                       spool_seen:1; /* files may be waiting */
+} ngx_http_sluice_usage_t;
+
+
+static ngx_int_t ngx_http_sluice_usage_format(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec);
+static void ngx_http_sluice_usage_values(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, ngx_str_t *v, u_char *buf);
+static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
+    int64_t n);
+static ngx_str_t *ngx_http_sluice_usage_request_id(ngx_http_request_t *r,
+    ngx_str_t *rid);
+static int64_t ngx_http_sluice_usage_elapsed(ngx_http_request_t *r);
+static void ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+static void ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+static void ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+static ngx_int_t ngx_http_sluice_usage_loud(ngx_http_sluice_usage_t *u,
+    ngx_uint_t kind);
+static void ngx_http_sluice_usage_tick(ngx_event_t *ev);
+static void ngx_http_sluice_usage_connect(ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_connected(ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_close(ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_write_handler(ngx_event_t *wev);
+static void ngx_http_sluice_usage_read_handler(ngx_event_t *rev);
+static void ngx_http_sluice_usage_send(ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_advance(ngx_http_sluice_usage_t *u,
+    size_t n);
+static ngx_int_t ngx_http_sluice_usage_replies(ngx_http_sluice_usage_t *u);
+static ngx_int_t ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u,
+    redisReply *reply);
+static ngx_int_t ngx_http_sluice_usage_spool(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+static ngx_int_t ngx_http_sluice_usage_spool_open(
+    ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_replay(ngx_http_sluice_usage_t *u);
+static ngx_int_t ngx_http_sluice_usage_replay_open(
+    ngx_http_sluice_usage_t *u);
+static ngx_int_t ngx_http_sluice_usage_replay_take(
+    ngx_http_sluice_usage_t *u, ngx_str_t *name);
+static ngx_int_t ngx_http_sluice_usage_replay_read(
+    ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_replay_done(ngx_http_sluice_usage_t *u,
+    ngx_uint_t bad);
+static ssize_t ngx_http_sluice_usage_resp_len(u_char *p, size_t len);
+static ngx_int_t ngx_http_sluice_usage_resp_int(u_char *p, size_t len,
+    size_t *pos, u_char c);
+static ngx_int_t ngx_http_sluice_usage_paths(ngx_http_sluice_usage_t *u,
+    ngx_log_t *log);
+
+
+static ngx_http_sluice_usage_t  ngx_http_sluice_usage;
+
+
+static ngx_str_t  ngx_http_sluice_usage_names[] = {
+    ngx_string("v"),
+    ngx_string("ts"),
+    ngx_string("rid"),
+    ngx_string("key"),
+    ngx_string("user"),
+    ngx_string("project"),
+    ngx_string("env"),
+    ngx_string("ip"),
+    ngx_string("dialect"),
+    ngx_string("group"),
+    ngx_string("provider"),
+    ngx_string("model"),
+    ngx_string("target"),
+    ngx_string("status"),
+    ngx_string("stream"),
+    ngx_string("in"),
+    ngx_string("out"),
+    ngx_string("latency_ms"),
+    ngx_string("ttfb_ms"),
+    ngx_string("attempts"),
+    ngx_string("endpoint"),
+};
+
+
+/* indexed by NGX_HTTP_SLUICE_CHAT / _RESPONSES / _MESSAGES */
+static ngx_str_t  ngx_http_sluice_usage_dialects[] = {
+    ngx_string("chat"),
+    ngx_string("responses"),
+    ngx_string("messages"),
+};
+
+
+ngx_int_t
+ngx_http_sluice_usage_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_sluice_ctx_t        *ctx;
+    ngx_http_sluice_usage_t      *u;
+    ngx_http_sluice_usage_rec_t   rec;
+
+    ctx = ngx_http_sluice_get_ctx(r);
+
+    if (ctx == NULL || ctx->logged) {
+        return NGX_OK;
+    }
+
+    ctx->logged = 1;
+
+    u = &ngx_http_sluice_usage;
+
+    if (!u->on) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_sluice_usage_format(r, ctx, &rec) != NGX_OK) {
+        u->stats.dropped++;
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sluice: usage record could not be formatted");
+        return NGX_OK;
+    }
+
+    ngx_http_sluice_usage_push(u, &rec);
+
+    return NGX_OK;
+}
+
+
+/* XADD <stream> [MAXLEN ~ <n>] * <field> <value> ... */
+static ngx_int_t
+ngx_http_sluice_usage_format(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec)
+{
+    int                           n, argc;
+    u_char                        buf[NGX_HTTP_SLUICE_U_N * NGX_INT64_LEN];
+    u_char                        maxlen[NGX_INT_T_LEN];
+    size_t                        argvlen[8 + 2 * NGX_HTTP_SLUICE_U_N];
+    ngx_str_t                     v[NGX_HTTP_SLUICE_U_N];
+    ngx_uint_t                    i;
+    const char                   *argv[8 + 2 * NGX_HTTP_SLUICE_U_N];
+    ngx_http_sluice_main_conf_t  *mcf;
+
+    mcf = ngx_http_sluice_usage.mcf;
+
+    argc = 0;
+    argv[argc] = "XADD";
+    argvlen[argc++] = 4;
+    argv[argc] = (const char *) mcf->stream.data;
+    argvlen[argc++] = mcf->stream.len;
+
+    if (mcf->maxlen) {
+        argv[argc] = "MAXLEN";
+        argvlen[argc++] = 6;
+        argv[argc] = "~";
+        argvlen[argc++] = 1;
+        argv[argc] = (const char *) maxlen;
+        argvlen[argc++] = ngx_sprintf(maxlen, "%ui", mcf->maxlen) - maxlen;
+    }
+
+    argv[argc] = "*";
+    argvlen[argc++] = 1;
+
+    ngx_http_sluice_usage_values(r, ctx, v, buf);
+
+    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
+        argv[argc] = (const char *) ngx_http_sluice_usage_names[i].data;
+        argvlen[argc++] = ngx_http_sluice_usage_names[i].len;
+        argv[argc] = v[i].len ? (const char *) v[i].data : "";
+        argvlen[argc++] = v[i].len;
+    }
+
+    n = redisFormatCommandArgv(&rec->cmd, argc, argv, argvlen);
+    if (n <= 0) {
+        return NGX_ERROR;
+    }
+
+    rec->len = n;
+
+    return NGX_OK;
+}
+
+
+/* the field values; numbers are printed into buf; unknown stays empty */
+static void
+ngx_http_sluice_usage_values(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, ngx_str_t *v, u_char *buf)
+{
+    u_char  *p;
+
+    ngx_memzero(v, NGX_HTTP_SLUICE_U_N * sizeof(ngx_str_t));
+
+    ngx_str_set(&v[NGX_HTTP_SLUICE_U_V], "1");
+    ngx_http_sluice_usage_request_id(r, &v[NGX_HTTP_SLUICE_U_RID]);
+    v[NGX_HTTP_SLUICE_U_KEY] = ctx->key_id;
+    v[NGX_HTTP_SLUICE_U_USER] = ctx->user;
+    v[NGX_HTTP_SLUICE_U_PROJECT] = ctx->project;
+    v[NGX_HTTP_SLUICE_U_ENV] = ctx->environment;
+    v[NGX_HTTP_SLUICE_U_IP] = r->connection->addr_text;
+    v[NGX_HTTP_SLUICE_U_GROUP] = ctx->group;
+    v[NGX_HTTP_SLUICE_U_PROVIDER] = ctx->provider;
+    v[NGX_HTTP_SLUICE_U_MODEL] = ctx->model;
+    v[NGX_HTTP_SLUICE_U_TARGET] = ctx->target_id;
+
+    if (ctx->dialect < sizeof(ngx_http_sluice_usage_dialects)
+                       / sizeof(ngx_str_t))
+    {
+        v[NGX_HTTP_SLUICE_U_DIALECT] =
+                                   ngx_http_sluice_usage_dialects[ctx->dialect];
+    }
+
+    /* the path the caller asked for, without arguments */
+    v[NGX_HTTP_SLUICE_U_ENDPOINT] = r->unparsed_uri;
+    p = ngx_strlchr(r->unparsed_uri.data,
+                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
+    if (p) {
+        v[NGX_HTTP_SLUICE_U_ENDPOINT].len = p - r->unparsed_uri.data;
+    }
+
+    p = buf;
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_TS],
+                                  (int64_t) r->start_sec * 1000
+                                  + r->start_msec);
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_STATUS],
+                                  r->err_status ? r->err_status
+                                                : r->headers_out.status);
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_STREAM],
+                                  ctx->stream);
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_IN],
+                                  ctx->in_tokens);
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_OUT],
+                                  ctx->out_tokens);
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_LATENCY],
+                                  ngx_http_sluice_usage_elapsed(r));
+    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_TTFB],
+                                  ctx->ttfb ? (int64_t) ctx->ttfb : -1);
+    (void) ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_ATTEMPTS],
+                                     ctx->attempts);
+}
+
+
+/* prints n (>= 0) at p into v; a negative n leaves v empty */
+static u_char *
+ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v, int64_t n)
+{
+    if (n < 0) {
+        return p;
+    }
+
+    v->data = p;
+    p = ngx_sprintf(p, "%L", n);
+    v->len = p - v->data;
+
+    return p;
+}
+
+
+static ngx_str_t *
+ngx_http_sluice_usage_request_id(ngx_http_request_t *r, ngx_str_t *rid)
+{
+    static ngx_str_t            name = ngx_string("request_id");
+    static ngx_uint_t           key;
+    ngx_http_variable_value_t  *vv;
+
+    if (key == 0) {
+        key = ngx_hash_key(name.data, name.len);
+    }
+
+    vv = ngx_http_get_variable(r, &name, key);
+
+    if (vv && !vv->not_found) {
+        rid->data = vv->data;
+        rid->len = vv->len;
+    }
+
+    return rid;
+}
+
+
+/*
+ * Milliseconds since the request started, rounded up as the filter does
+ * for the time to first byte, so that ttfb <= latency holds.
+ */
+static int64_t
+ngx_http_sluice_usage_elapsed(ngx_http_request_t *r)
+{
+    int64_t         us;
+    struct timeval  tv;
+
+    ngx_gettimeofday(&tv);
+
+    us = ((int64_t) tv.tv_sec - (int64_t) r->start_sec) * 1000000
+         + tv.tv_usec - (int64_t) r->start_msec * 1000;
+
+    return us <= 0 ? 1 : (us + 999) / 1000;
+}
+
+
+/* takes the record into the queue, or else the spool; frees what it drops */
+static void
+ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec)
+{
+    if (u->count == u->size) {
+        ngx_http_sluice_usage_keep(u, rec);
+        ngx_free(rec->cmd);
+        return;
+    }
+
+    ngx_http_sluice_usage_enqueue(u, rec);
+    u->stats.queued++;
+}
+
+
+/* the queue has room */
+static void
+ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec)
+{
+    ngx_connection_t  *c;
+
+    u->ring[(u->head + u->count) % u->size] = *rec;
+    u->count++;
+
+    /* one write per event loop turn for all the records logged in it */
+    c = u->peer.connection;
+
+    if (u->connected && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+/* a record the queue cannot hold: spool it, or count it as lost */
+static void
+ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec)
+{
+    if (ngx_http_sluice_usage_spool(u, rec) == NGX_OK) {
+
+        if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_FULL)) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                          "sluice: usage queue full (%ui records), "
+                          "spooling to \"%s\"", u->size, u->spool_path);
+        }
+
+        return;
+    }
+
+    u->stats.dropped++;
+
+    if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_FULL)) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                      "sluice: usage queue full (%ui records) and no "
+                      "spool: %ui usage records dropped so far",
+                      u->size, u->stats.dropped);
+    }
+}
+
+
+/* 1 when an error of this kind has not been logged for QUIET seconds */
+static ngx_int_t
+ngx_http_sluice_usage_loud(ngx_http_sluice_usage_t *u, ngx_uint_t kind)
+{
+    if (ngx_time() - u->quiet[kind] < NGX_HTTP_SLUICE_USAGE_QUIET) {
+        return 0;
+    }
+
+    u->quiet[kind] = ngx_time();
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_sluice_usage_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_sluice_usage_t      *u;
+    ngx_http_sluice_main_conf_t  *mcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_sluice_module);
+
+    if (mcf == NULL || mcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    u = &ngx_http_sluice_usage;
+    ngx_memzero(u, sizeof(ngx_http_sluice_usage_t));
+
+    u->mcf = mcf;
+    u->log = *cycle->log;
+    u->log_level = cycle->log->log_level;
+    u->size = mcf->queue ? mcf->queue : 1;
+    u->backoff = NGX_HTTP_SLUICE_USAGE_BACKOFF;
+    u->spool_fd = NGX_INVALID_FILE;
+    u->replay_fd = NGX_INVALID_FILE;
+
+    u->ring = ngx_alloc(u->size * sizeof(ngx_http_sluice_usage_rec_t),
+                        cycle->log);
+    if (u->ring == NULL) {
+        return NGX_ERROR;
+    }
+
+    u->reader = redisReaderCreate();
+    if (u->reader == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "sluice: redisReaderCreate() failed");
+        return NGX_ERROR;
+    }
+
+    if (mcf->spool.len && ngx_http_sluice_usage_paths(u, cycle->log)
+                          != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    u->tick.handler = ngx_http_sluice_usage_tick;
+    u->tick.data = u;
+    u->tick.log = &u->log;
+    u->tick.cancelable = 1;
+
+    u->on = 1;
+
+    ngx_add_timer(&u->tick, 1);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_usage_paths(ngx_http_sluice_usage_t *u, ngx_log_t *log)
+{
+    size_t      len;
+    ngx_str_t  *dir;
+
+    dir = &u->mcf->spool;
+    len = dir->len + sizeof("/replay-.resp") + NGX_INT64_LEN;
+
+    u->spool_path = ngx_alloc(len, log);
+    u->replay_path = ngx_alloc(len, log);
+    u->rbuf = ngx_alloc(NGX_HTTP_SLUICE_USAGE_RBUF, log);
+
+    if (u->spool_path == NULL || u->replay_path == NULL || u->rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(u->spool_path, "%V/usage-%P.resp%Z", dir, ngx_pid);
+    ngx_sprintf(u->replay_path, "%V/replay-%P.resp%Z", dir, ngx_pid);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                    lost;
+    ngx_http_sluice_usage_t      *u;
+    ngx_http_sluice_usage_rec_t  *rec;
+
+    u = &ngx_http_sluice_usage;
+
+    if (!u->on) {
+        return;
+    }
+
+    u->on = 0;
+
+    if (u->tick.timer_set) {
+        ngx_del_timer(&u->tick);
+    }
+
+    ngx_http_sluice_usage_close(u);
+
+    /* what Redis did not acknowledge goes to the spool: at least once */
+    lost = 0;
+
+    while (u->count) {
+        rec = &u->ring[u->head];
+
+        if (ngx_http_sluice_usage_spool(u, rec) != NGX_OK) {
+            u->stats.dropped++;
+            lost++;
+        }
+
+        ngx_free(rec->cmd);
+        u->head = (u->head + 1) % u->size;
+        u->count--;
+    }
+
+    if (lost) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "sluice: %ui usage records lost at exit "
+                      "(Redis away, no spool)", lost);
+    }
+
+    if (u->spool_fd != NGX_INVALID_FILE) {
+        (void) ngx_close_file(u->spool_fd);
+    }
+
+    if (u->replay_fd != NGX_INVALID_FILE) {
+        /* the rest of the file stays for another worker: at least once */
+        (void) ngx_close_file(u->replay_fd);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                  "sluice: usage records: queued %ui, sent %ui, acked %ui, "
+                  "spooled %ui, replayed %ui, rejected %ui, dropped %ui",
+                  u->stats.queued, u->stats.sent, u->stats.acked,
+                  u->stats.spooled, u->stats.replayed, u->stats.rejected,
+                  u->stats.dropped);
+
+    if (u->reader) {
+        redisReaderFree(u->reader);
+    }
+
+    ngx_free(u->ring);
+    ngx_free(u->spool_path);
+    ngx_free(u->replay_path);
+    ngx_free(u->rbuf);
+
+    ngx_memzero(u, sizeof(ngx_http_sluice_usage_t));
+}
+
+
+/* timer: (re)connect after a backoff, or look for spool files */
+static void
+ngx_http_sluice_usage_tick(ngx_event_t *ev)
+{
+    ngx_http_sluice_usage_t  *u = ev->data;
+
+    if (ngx_exiting || ngx_terminate || !u->on) {
+        return;
+    }
+
+    if (u->peer.connection == NULL) {
+        ngx_http_sluice_usage_connect(u);
+        return;
+    }
+
+    if (u->connected) {
+        /* other processes may have left files since the last look */
+        u->spool_seen = 1;
+        ngx_http_sluice_usage_replay(u);
+        ngx_http_sluice_usage_send(u);
+        ngx_add_timer(&u->tick, NGX_HTTP_SLUICE_USAGE_SCAN);
+    }
+}
+
+
+static void
+ngx_http_sluice_usage_connect(ngx_http_sluice_usage_t *u)
+{
+    ngx_int_t           rc;
+    ngx_connection_t   *c;
+
+    /* connect() failures log at error inside nginx: keep them rare */
+    u->log.log_level = ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_CONNECT)
+                       ? u->log_level : NGX_LOG_CRIT;
+
+    ngx_memzero(&u->peer, sizeof(ngx_peer_connection_t));
+
+    u->peer.sockaddr = u->mcf->redis->sockaddr;
+    u->peer.socklen = u->mcf->redis->socklen;
+    u->peer.name = &u->mcf->redis->name;
+    u->peer.get = ngx_event_get_peer;
+    u->peer.log = &u->log;
+    u->peer.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&u->peer);
+
+    if (rc != NGX_OK && rc != NGX_AGAIN) {
+        u->peer.connection = NULL;
+        ngx_http_sluice_usage_close(u);
+        return;
+    }
+
+    c = u->peer.connection;
+    c->data = u;
+    c->read->handler = ngx_http_sluice_usage_read_handler;
+    c->write->handler = ngx_http_sluice_usage_write_handler;
+
+    if (rc == NGX_AGAIN) {
+        ngx_add_timer(c->write, NGX_HTTP_SLUICE_USAGE_CONNECT);
+        return;
+    }
+
+    ngx_http_sluice_usage_connected(u);
+}
+
+
+static void
+ngx_http_sluice_usage_connected(ngx_http_sluice_usage_t *u)
+{
+    ngx_connection_t  *c;
+
+    c = u->peer.connection;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    u->connected = 1;
+    u->inflight = 0;
+    u->woff = 0;
+    u->log.log_level = u->log_level;
+    u->quiet[NGX_HTTP_SLUICE_Q_CONNECT] = 0;
+
+    ngx_log_error(NGX_LOG_INFO, &u->log, 0,
+                  "sluice: usage connected to redis %V, %ui records queued",
+                  u->peer.name, u->count);
+
+    /* the scan also replays what earlier outages left in the spool */
+    if (u->tick.timer_set) {
+        ngx_del_timer(&u->tick);
+    }
+
+    ngx_http_sluice_usage_tick(&u->tick);
+}
+
+
+/*
+ * Drops the connection; written records not yet acknowledged stay queued
+ * and are written again on the next connection, which is tried after a
+ * backoff unless the worker is going away.
+ */
+static void
+ngx_http_sluice_usage_close(ngx_http_sluice_usage_t *u)
+{
+    if (u->peer.connection) {
+        ngx_close_connection(u->peer.connection);
+        u->peer.connection = NULL;
+    }
+
+    u->connected = 0;
+    u->inflight = 0;
+    u->woff = 0;
+
+    if (u->reader) {
+        redisReaderFree(u->reader);
+    }
+
+    /* NULL is retried on the next connect */
+    u->reader = redisReaderCreate();
+
+    if (!u->on || ngx_exiting || ngx_terminate) {
+        return;
+    }
+
+    if (u->tick.timer_set) {
+        ngx_del_timer(&u->tick);
+    }
+
+    ngx_add_timer(&u->tick, u->backoff);
+
+    u->backoff = ngx_min(u->backoff * 2, NGX_HTTP_SLUICE_USAGE_BACKOFF_MAX);
+}
+
+
+static void
+ngx_http_sluice_usage_write_handler(ngx_event_t *wev)
+{
+    int                       err;
+    socklen_t                 len;
+    ngx_connection_t         *c;
+    ngx_http_sluice_usage_t  *u;
+
+    c = wev->data;
+    u = c->data;
+
+    if (u->connected) {
+        ngx_http_sluice_usage_send(u);
+        return;
+    }
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, NGX_ETIMEDOUT,
+                      "sluice: connect to redis %V timed out", u->peer.name);
+        ngx_http_sluice_usage_close(u);
+        return;
+    }
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, err,
+                      "sluice: connect to redis %V failed", u->peer.name);
+        ngx_http_sluice_usage_close(u);
+        return;
+    }
+
+    ngx_http_sluice_usage_connected(u);
+}
+
+
+/* pipelines every queued record not yet written */
+static void
+ngx_http_sluice_usage_send(ngx_http_sluice_usage_t *u)
+{
+    ssize_t                       n;
+    ngx_uint_t                    i;
+    ngx_iovec_t                   vec;
+    struct iovec                  iovs[NGX_HTTP_SLUICE_USAGE_IOV];
+    ngx_connection_t             *c;
+    ngx_http_sluice_usage_rec_t  *rec;
+
+    c = u->peer.connection;
+
+    while (u->connected && c->write->ready && u->inflight < u->count) {
+
+        vec.iovs = iovs;
+        vec.count = 0;
+        vec.size = 0;
+        vec.nalloc = NGX_HTTP_SLUICE_USAGE_IOV;
+
+        for (i = u->inflight;
+             i < u->count && vec.count < NGX_HTTP_SLUICE_USAGE_IOV;
+             i++)
+        {
+            rec = &u->ring[(u->head + i) % u->size];
+            iovs[vec.count].iov_base = rec->cmd;
+            iovs[vec.count].iov_len = rec->len;
+
+            if (i == u->inflight) {
+                iovs[vec.count].iov_base = rec->cmd + u->woff;
+                iovs[vec.count].iov_len = rec->len - u->woff;
+            }
+
+            vec.size += iovs[vec.count].iov_len;
+            vec.count++;
+        }
+
+        n = ngx_writev(c, &vec);
+
+        if (n == NGX_ERROR) {
+            ngx_http_sluice_usage_close(u);
+            return;
+        }
+
+        if (n == NGX_AGAIN || (size_t) n < vec.size) {
+            c->write->ready = 0;
+        }
+
+        if (n > 0) {
+            ngx_http_sluice_usage_advance(u, n);
+        }
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_http_sluice_usage_close(u);
+        return;
+    }
+
+    if (u->inflight && !c->read->timer_set) {
+        ngx_add_timer(c->read, NGX_HTTP_SLUICE_USAGE_ACK);
+    }
+}
+
+
+/* n more bytes were written */
+static void
+ngx_http_sluice_usage_advance(ngx_http_sluice_usage_t *u, size_t n)
+{
+    size_t                        left;
+    ngx_http_sluice_usage_rec_t  *rec;
+
+    while (n) {
+        rec = &u->ring[(u->head + u->inflight) % u->size];
+        left = rec->len - u->woff;
+
+        if (n < left) {
+            u->woff += n;
+            return;
+        }
+
+        n -= left;
+        u->woff = 0;
+        u->inflight++;
+        u->stats.sent++;
+    }
+}
+
+
+static void
+ngx_http_sluice_usage_read_handler(ngx_event_t *rev)
+{
+    ssize_t                   n;
+    u_char                    buf[4096];
+    ngx_connection_t         *c;
+    ngx_http_sluice_usage_t  *u;
+
+    c = rev->data;
+    u = c->data;
+
+    if (!u->connected) {
+        /* connect errors are taken up by the write handler */
+        return;
+    }
+
+    if (rev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, NGX_ETIMEDOUT,
+                      "sluice: redis %V did not answer %ui usage records",
+                      u->peer.name, u->inflight);
+        ngx_http_sluice_usage_close(u);
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR || u->reader == NULL
+            || redisReaderFeed(u->reader, (char *) buf, n) != REDIS_OK
+            || ngx_http_sluice_usage_replies(u) != NGX_OK)
+        {
+            if (n == 0) {
+                ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                              "sluice: redis %V closed the connection",
+                              u->peer.name);
+            }
+
+            ngx_http_sluice_usage_close(u);
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_sluice_usage_close(u);
+        return;
+    }
+
+    if (u->inflight) {
+        ngx_add_timer(rev, NGX_HTTP_SLUICE_USAGE_ACK);
+
+    } else if (rev->timer_set) {
+        ngx_del_timer(rev);
+    }
+
+    if (u->spool_seen && u->count <= u->size / 2) {
+        ngx_http_sluice_usage_replay(u);
+    }
+
+    ngx_http_sluice_usage_send(u);
+}
+
+
+static ngx_int_t
+ngx_http_sluice_usage_replies(ngx_http_sluice_usage_t *u)
+{
+    void  *reply;
+
+    for ( ;; ) {
+        reply = NULL;
+
+        if (redisReaderGetReply(u->reader, &reply) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                          "sluice: bad reply from redis %V: %s",
+                          u->peer.name, u->reader->errstr);
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        if (ngx_http_sluice_usage_ack(u, reply) != NGX_OK) {
+            freeReplyObject(reply);
+            return NGX_ERROR;
+        }
+
+        freeReplyObject(reply);
+    }
+}
+
+
+/*
+ * Redis answers in order: a reply settles the oldest written record.  An
+ * error reply (LOADING, OOM, READONLY, WRONGTYPE...) keeps the record:
+ * the connection is dropped and it is written again after the backoff.
+ */
+static ngx_int_t
+ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u, redisReply *reply)
+{
+    if (u->inflight == 0) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                      "sluice: unexpected reply from redis %V", u->peer.name);
+        return NGX_ERROR;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        u->stats.rejected++;
+
+        if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_REJECT)) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                          "sluice: redis %V refused a usage record: %*s",
+                          u->peer.name, (size_t) reply->len, reply->str);
+        }
+
+        return NGX_ERROR;
+    }
+
+    ngx_free(u->ring[u->head].cmd);
+    u->head = (u->head + 1) % u->size;
+    u->count--;
+    u->inflight--;
+    u->stats.acked++;
+    u->backoff = NGX_HTTP_SLUICE_USAGE_BACKOFF;
+
+    return NGX_OK;
+}
+
+
+/* appends the raw command to <spool>/usage-<pid>.resp */
+static ngx_int_t
+ngx_http_sluice_usage_spool(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec)
+{
+    ssize_t  n;
+
+    if (u->spool_path == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (u->spool_fd != NGX_INVALID_FILE
+        || ngx_http_sluice_usage_spool_open(u) == NGX_OK)
+    {
+        n = ngx_write_fd(u->spool_fd, rec->cmd, rec->len);
+
+        if (n == (ssize_t) rec->len) {
+            u->spool_size += n;
+            u->stats.spooled++;
+            u->spool_seen = 1;
+            return NGX_OK;
+        }
+
+        /* a torn record would spoil the file for replay: cut it off */
+        if (n > 0 && ftruncate(u->spool_fd, u->spool_size) == -1) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                          "sluice: ftruncate(\"%s\") failed", u->spool_path);
+        }
+
+        (void) ngx_close_file(u->spool_fd);
+        u->spool_fd = NGX_INVALID_FILE;
+    }
+
+    if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_SPOOL)) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                      "sluice: usage spool \"%s\" failed", u->spool_path);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_usage_spool_open(ngx_http_sluice_usage_t *u)
+{
+    ngx_file_info_t  fi;
+
+    u->spool_fd = ngx_open_file(u->spool_path, NGX_FILE_APPEND,
+                                NGX_FILE_CREATE_OR_OPEN, 0600);
+    if (u->spool_fd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(u->spool_fd, &fi) == NGX_FILE_ERROR) {
+        (void) ngx_close_file(u->spool_fd);
+        u->spool_fd = NGX_INVALID_FILE;
+        return NGX_ERROR;
+    }
+
+    u->spool_size = ngx_file_size(&fi);
+
+    return NGX_OK;
+}
+
+
+/* loads spooled records into the queue while it has room to spare */
+static void
+ngx_http_sluice_usage_replay(ngx_http_sluice_usage_t *u)
+{
+    ngx_int_t  rc;
+
+    if (u->rbuf == NULL) {
+        return;
+    }
+
+    while (u->spool_seen && u->count < u->size - u->size / 4) {
+
+        if (u->replay_fd == NGX_INVALID_FILE) {
+            rc = ngx_http_sluice_usage_replay_open(u);
+
+            if (rc == NGX_DECLINED) {
+                u->spool_seen = 0;
+            }
+
+            if (rc != NGX_OK) {
+                return;
+            }
+        }
+
+        rc = ngx_http_sluice_usage_replay_read(u);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            return;
+        }
+    }
+}
+
+
+/*
+ * Finds a spool file this worker may replay: its own, or one left by a
+ * process that is gone; it is renamed to replay-<pid>.resp first, so two
+ * workers never read the same file.  NGX_DECLINED: nothing to replay.
+ */
+static ngx_int_t
+ngx_http_sluice_usage_replay_open(ngx_http_sluice_usage_t *u)
+{
+    ngx_int_t  rc;
+    ngx_str_t  name;
+    ngx_dir_t  dir;
+
+    if (ngx_open_dir(&u->mcf->spool, &dir) == NGX_ERROR) {
+        if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_SPOOL)) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                          "sluice: " ngx_open_dir_n " \"%V\" failed",
+                          &u->mcf->spool);
+        }
+
+        return NGX_ERROR;
+    }
+
+    rc = NGX_DECLINED;
+
+    while (rc == NGX_DECLINED && ngx_read_dir(&dir) == NGX_OK) {
+        name.data = ngx_de_name(&dir);
+        name.len = ngx_de_namelen(&dir);
+
+        rc = ngx_http_sluice_usage_replay_take(u, &name);
+    }
+
+    (void) ngx_close_dir(&dir);
+
+    return rc;
+}
+
+
+/* NGX_OK: the file is open for replay; NGX_DECLINED: not this one */
+static ngx_int_t
+ngx_http_sluice_usage_replay_take(ngx_http_sluice_usage_t *u,
+    ngx_str_t *name)
+{
+    u_char      *p, *last, path[NGX_MAX_PATH];
+    ngx_pid_t    pid;
+    ngx_uint_t   own;
+
+    last = name->data + name->len;
+
+    if (name->len > 11 && ngx_strncmp(name->data, "usage-", 6) == 0) {
+        p = name->data + 6;
+
+    } else if (name->len > 12 && ngx_strncmp(name->data, "replay-", 7) == 0) {
+        p = name->data + 7;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strncmp(last - 5, ".resp", 5) != 0) {
+        return NGX_DECLINED;
+    }
+
+    pid = (ngx_pid_t) ngx_atoi(p, last - 5 - p);
+    own = (pid == ngx_pid);
+
+    if (pid <= 0 || (!own && (kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH))) {
+        return NGX_DECLINED;
+    }
+
+    if (u->mcf->spool.len + name->len + 2 > NGX_MAX_PATH) {
+        return NGX_DECLINED;
+    }
+
+    ngx_sprintf(path, "%V/%V%Z", &u->mcf->spool, name);
+
+    if (ngx_strcmp(path, u->replay_path) != 0) {
+
+        if (own && u->spool_fd != NGX_INVALID_FILE) {
+            /* later spooled records go to a new file */
+            (void) ngx_close_file(u->spool_fd);
+            u->spool_fd = NGX_INVALID_FILE;
+        }
+
+        if (ngx_rename_file(path, u->replay_path) == NGX_FILE_ERROR) {
+            /* ENOENT: another worker took it first */
+            return NGX_DECLINED;
+        }
+    }
+
+    u->replay_fd = ngx_open_file(u->replay_path, NGX_FILE_RDONLY,
+                                 NGX_FILE_OPEN, 0);
+    if (u->replay_fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                      "sluice: " ngx_open_file_n " \"%s\" failed",
+                      u->replay_path);
+        return NGX_ERROR;
+    }
+
+    u->rpos = 0;
+    u->rlen = 0;
+
+    ngx_log_error(NGX_LOG_INFO, &u->log, 0,
+                  "sluice: replaying usage spool \"%s\"", path);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Queues records from the replay file until the queue is three quarters
+ * full (NGX_AGAIN) or the file ends (NGX_DONE, the file is removed).
+ */
+static ngx_int_t
+ngx_http_sluice_usage_replay_read(ngx_http_sluice_usage_t *u)
+{
+    ssize_t                      n, len;
+    ngx_http_sluice_usage_rec_t  rec;
+
+    for ( ;; ) {
+        len = ngx_http_sluice_usage_resp_len(u->rbuf + u->rpos,
+                                             u->rlen - u->rpos);
+
+        if (len > 0) {
+            if (u->count >= u->size - u->size / 4) {
+                return NGX_AGAIN;
+            }
+
+            rec.cmd = ngx_alloc(len, &u->log);
+            if (rec.cmd == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(rec.cmd, u->rbuf + u->rpos, len);
+            rec.len = len;
+            u->rpos += len;
+
+            ngx_http_sluice_usage_enqueue(u, &rec);
+            u->stats.replayed++;
+            continue;
+        }
+
+        if (len < 0 || (u->rpos == 0 && u->rlen == NGX_HTTP_SLUICE_USAGE_RBUF))
+        {
+            ngx_http_sluice_usage_replay_done(u, 1);
+            return NGX_DONE;
+        }
+
+        ngx_memmove(u->rbuf, u->rbuf + u->rpos, u->rlen - u->rpos);
+        u->rlen -= u->rpos;
+        u->rpos = 0;
+
+        n = ngx_read_fd(u->replay_fd, u->rbuf + u->rlen,
+                        NGX_HTTP_SLUICE_USAGE_RBUF - u->rlen);
+
+        if (n == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                          "sluice: " ngx_read_fd_n " \"%s\" failed",
+                          u->replay_path);
+            return NGX_ERROR;
+        }
+
+        if (n == 0) {
+            ngx_http_sluice_usage_replay_done(u, u->rlen != 0);
+            return NGX_DONE;
+        }
+
+        u->rlen += n;
+    }
+}
+
+
+/* the file is read: remove it, or set it aside when it was damaged */
+static void
+ngx_http_sluice_usage_replay_done(ngx_http_sluice_usage_t *u, ngx_uint_t bad)
+{
+    u_char  path[NGX_MAX_PATH];
+
+    (void) ngx_close_file(u->replay_fd);
+    u->replay_fd = NGX_INVALID_FILE;
+    u->rpos = 0;
+    u->rlen = 0;
+
+    if (!bad) {
+        if (ngx_delete_file(u->replay_path) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                          "sluice: " ngx_delete_file_n " \"%s\" failed",
+                          u->replay_path);
+        }
+
+        return;
+    }
+
+    ngx_snprintf(path, NGX_MAX_PATH - 1, "%V/bad-%P-%T.resp%Z",
+                 &u->mcf->spool, ngx_pid, ngx_time());
+    path[NGX_MAX_PATH - 1] = '\0';
+
+    ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                  "sluice: damaged usage spool \"%s\" set aside as \"%s\"",
+                  u->replay_path, path);
+
+    if (ngx_rename_file(u->replay_path, path) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, ngx_errno,
+                      "sluice: " ngx_rename_file_n " \"%s\" failed",
+                      u->replay_path);
+    }
+}
+
+
+/*
+ * Length of the RESP command (an array of bulk strings) at p: 0 when more
+ * bytes are needed, -1 when p does not hold a command.
+ */
+static ssize_t
+ngx_http_sluice_usage_resp_len(u_char *p, size_t len)
+{
+    size_t     pos;
+    ngx_int_t  n, l, i;
+
+    pos = 0;
+
+    n = ngx_http_sluice_usage_resp_int(p, len, &pos, '*');
+
+    if (n == NGX_AGAIN) {
+        return 0;
+    }
+
+    if (n <= 0 || n > NGX_HTTP_SLUICE_USAGE_MAX_ARGS) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        l = ngx_http_sluice_usage_resp_int(p, len, &pos, '$');
+
+        if (l == NGX_AGAIN) {
+            return 0;
+        }
+
+        if (l < 0 || l > NGX_HTTP_SLUICE_USAGE_RBUF) {
+            return -1;
+        }
+
+        if (len - pos < (size_t) l + 2) {
+            return 0;
+        }
+
+        if (p[pos + l] != CR || p[pos + l + 1] != LF) {
+            return -1;
+        }
+
+        pos += l + 2;
+    }
+
+    return pos;
+}
+
+
+/* "<c><digits>\r\n" at p + *pos: the number, NGX_AGAIN or NGX_ERROR */
+static ngx_int_t
+ngx_http_sluice_usage_resp_int(u_char *p, size_t len, size_t *pos, u_char c)
+{
+    size_t     i;
+    ngx_int_t  n;
+
+    i = *pos;
+
+    if (i >= len) {
+        return NGX_AGAIN;
+    }
+
+    if (p[i++] != c) {
+        return NGX_ERROR;
+    }
+
+    for (n = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        n = n * 10 + (p[i] - '0');
+
+        if (n > 16 * 1024 * 1024) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (len - i < 2) {
+        return NGX_AGAIN;
+    }
+
+    if (i == *pos + 1 || p[i] != CR || p[i + 1] != LF) {
+        return NGX_ERROR;
+    }
+
+    *pos = i + 2;
+
+    return n;
+}

@@ -1,0 +1,78 @@
+/*
+ * sluice_sse: an incremental Server-Sent Events splitter.  Pure C, no
+ * nginx types, never blocks; memory is malloc'd, bounded, and owned by
+ * the splitter until sluice_sse_free().
+ */
+
+#ifndef SLUICE_SSE_H
+#define SLUICE_SSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLUICE_SSE_OK        0
+#define SLUICE_SSE_ERROR    -1      /* out of memory or handler said stop */
+#define SLUICE_SSE_TOO_BIG  -2      /* one event held more than max bytes */
+
+/*
+ * One complete event, valid only during the handler call.  A "block"
+ * is every byte from the end of the previous blank line to the end of
+ * this event's blank line (comments included); start and end are stream
+ * offsets (bytes fed since init or reset), so a caller can drop the
+ * event's raw bytes from its output.  When a CRLF is split between two
+ * feeds exactly after the CR, the event is dispatched at the CR: end
+ * then excludes the LF, and that LF belongs to no block.
+ */
+typedef struct {
+    const uint8_t       *name;      /* "event:" value; "" when absent */
+    size_t               name_len;
+    const uint8_t       *data;      /* "data:" values joined by LF */
+    size_t               data_len;
+    uint64_t             start;
+    uint64_t             end;
+} sluice_sse_event_t;
+
+/* returns 0 to go on, anything else to make feed fail with ERROR */
+typedef int (*sluice_sse_handler_pt)(void *data,
+    const sluice_sse_event_t *ev);
+
+typedef struct {
+    uint8_t             *p;
+    size_t               len;
+    size_t               cap;
+} sluice_sse_str_t;
+
+typedef struct {
+    sluice_sse_handler_pt  handler;
+    void                  *data;
+    size_t                 max;     /* bytes held for one event */
+
+    sluice_sse_str_t       line;    /* partial line carried across feeds */
+    sluice_sse_str_t       name;
+    sluice_sse_str_t       value;   /* data lines, each followed by LF */
+
+    uint64_t               offset;  /* bytes fed so far */
+    uint64_t               block;   /* where the current block began */
+
+    int                    error;   /* 0, or the code that stopped it */
+    unsigned               cr:1;    /* the last line ended with a CR */
+} sluice_sse_t;
+
+/* No allocation happens here; max 0 means 1 MiB. */
+void sluice_sse_init(sluice_sse_t *s, size_t max,
+    sluice_sse_handler_pt handler, void *data);
+
+/*
+ * Feeds len bytes; calls the handler once per complete event, in order.
+ * Returns SLUICE_SSE_OK, SLUICE_SSE_ERROR or SLUICE_SSE_TOO_BIG; after
+ * a failure every feed fails the same way until sluice_sse_reset().
+ */
+int sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len);
+
+/* Forgets any partial event and the offsets; keeps the memory. */
+void sluice_sse_reset(sluice_sse_t *s);
+
+/* Frees the buffers; the splitter may be initialised again. */
+void sluice_sse_free(sluice_sse_t *s);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * Unit tests (TAP) for sluice_usage_json: the chat, responses and
+ * messages usage shapes, merging stream events, the cheap pre-check, and
+ * the captured provider answers.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <jansson.h>
+#include "sluice_sse.h"
+#include "sluice_usage_json.h"
+
+
+typedef struct {
+    sluice_usage_t   usage;
+    int              found;
+    int              missed;     /* hint said no, parse found usage */
+} merge_t;
+
+
+static void ok(int cond, const char *name);
+static int parse(const char *s, sluice_usage_t *u, int *only);
+static int merge_event(void *data, const sluice_sse_event_t *ev);
+static int merge_stream(const char *text, merge_t *m);
+static void test_shapes(void);
+static void test_streams(void);
+static void test_hint(void);
+static void test_fixtures(const char *dir);
+static int check_fixture(json_t *mock, int *checked);
+
+
+static int  test_n;
+static int  test_failed;
+
+
+static void
+ok(int cond, const char *name)
+{
+    test_n++;
+    if (!cond) {
+        test_failed++;
+    }
+    printf("%sok %d - %s\n", cond ? "" : "not ", test_n, name);
+}
+
+
+static int
+parse(const char *s, sluice_usage_t *u, int *only)
+{
+    return sluice_usage_parse((const uint8_t *) s, strlen(s), u, only);
+}
+
+
+static void
+test_shapes(void)
+{
+    int             rc, only;
+    sluice_usage_t  u;
+
+    sluice_usage_init(&u);
+    rc = parse("{\"object\":\"chat.completion\",\"choices\":[{}],"
+               "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
+               "\"total_tokens\":17,\"prompt_tokens_details\":"
+               "{\"cached_tokens\":3},\"completion_tokens_details\":"
+               "{\"reasoning_tokens\":2}}}", &u, &only);
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 12 && u.out == 5 && u.cached == 3
+       && u.reasoning == 2 && only == 0, "chat completion body");
+
+    sluice_usage_init(&u);
+    rc = parse("{\"object\":\"response\",\"usage\":{\"input_tokens\":9,"
+               "\"output_tokens\":4,\"input_tokens_details\":"
+               "{\"cached_tokens\":1},\"output_tokens_details\":"
+               "{\"reasoning_tokens\":2}}}", &u, NULL);
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 9 && u.out == 4 && u.cached == 1
+       && u.reasoning == 2, "responses body");
+
+    sluice_usage_init(&u);
+    rc = parse("{\"type\":\"message\",\"usage\":{\"input_tokens\":25,"
+               "\"cache_read_input_tokens\":7,\"output_tokens\":15}}",
+               &u, NULL);
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 25 && u.out == 15 && u.cached == 7
+       && u.reasoning == -1, "messages body");
+
+    sluice_usage_init(&u);
+    rc = parse("{\"choices\":[],\"usage\":{\"prompt_tokens\":1,"
+               "\"completion_tokens\":2}}", &u, &only);
+    ok(rc == SLUICE_USAGE_FOUND && only == 1, "include_usage chunk: "
+       "usage only");
+
+    rc = parse("{\"choices\":[{\"delta\":{}}],\"usage\":{\"prompt_tokens\":1,"
+               "\"completion_tokens\":3}}", &u, &only);
+    ok(rc == SLUICE_USAGE_FOUND && only == 0 && u.out == 3,
+       "usage on a content chunk is not usage only");
+
+    sluice_usage_init(&u);
+    rc = parse("{\"choices\":[],\"usage\":null}", &u, &only);
+    ok(rc == SLUICE_USAGE_NONE && u.in == -1 && only == 0, "usage null");
+
+    rc = parse("{\"usage\":{\"prompt_tokens\":-4,\"completion_tokens\":\"7\","
+               "\"input_tokens\":2.0}}", &u, NULL);
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 2 && u.out == -1,
+       "negative and string counts ignored, whole reals taken");
+
+    ok(parse("[DONE]", &u, NULL) == SLUICE_USAGE_INVALID, "[DONE] is no JSON");
+    ok(parse("{\"usage\":{\"prompt", &u, NULL) == SLUICE_USAGE_INVALID,
+       "cut JSON is invalid");
+    ok(parse("[{\"usage\":{\"prompt_tokens\":1}}]", &u, NULL)
+       == SLUICE_USAGE_NONE, "usage only counts at the known places");
+}
+
+
+static int
+merge_event(void *data, const sluice_sse_event_t *ev)
+{
+    int       hint;
+    merge_t  *m = data;
+
+    hint = sluice_usage_hint(ev->data, ev->data_len);
+
+    if (sluice_usage_parse(ev->data, ev->data_len, &m->usage, NULL)
+        == SLUICE_USAGE_FOUND)
+    {
+        m->found++;
+        m->missed += !hint;
+    }
+
+    return 0;
+}
+
+
+static int
+merge_stream(const char *text, merge_t *m)
+{
+    sluice_sse_t  s;
+    int           rc;
+
+    memset(m, 0, sizeof(merge_t));
+    sluice_usage_init(&m->usage);
+
+    sluice_sse_init(&s, 0, merge_event, m);
+    rc = sluice_sse_feed(&s, (const uint8_t *) text, strlen(text));
+    sluice_sse_free(&s);
+
+    return rc;
+}
+
+
+static void
+test_streams(void)
+{
+    merge_t  m;
+
+    merge_stream("event: message_start\ndata: {\"type\":\"message_start\","
+                 "\"message\":{\"usage\":{\"input_tokens\":25,"
+                 "\"output_tokens\":1}}}\n\n"
+                 "event: message_delta\ndata: {\"type\":\"message_delta\","
+                 "\"usage\":{\"output_tokens\":15}}\n\n", &m);
+    ok(m.found == 2 && m.usage.in == 25 && m.usage.out == 15,
+       "messages stream: message_start and message_delta merge");
+
+    merge_stream("event: response.created\ndata: {\"type\":"
+                 "\"response.created\",\"response\":{\"usage\":null}}\n\n"
+                 "event: response.completed\ndata: {\"type\":"
+                 "\"response.completed\",\"response\":{\"usage\":"
+                 "{\"input_tokens\":8,\"output_tokens\":3}}}\n\n", &m);
+    ok(m.found == 1 && m.usage.in == 8 && m.usage.out == 3,
+       "responses stream: response.completed");
+
+    merge_stream("data: {\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n"
+                 "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,"
+                 "\"completion_tokens\":6}}\n\ndata: [DONE]\n\n", &m);
+    ok(m.found == 1 && m.usage.in == 4 && m.usage.out == 6,
+       "chat stream: the include_usage chunk");
+}
+
+
+static void
+test_hint(void)
+{
+    const char  *s;
+
+    s = "{\"usage\" :\n {\"prompt_tokens\":1}}";
+    ok(sluice_usage_hint((const uint8_t *) s, strlen(s)) == 1,
+       "hint: whitespace around the colon");
+
+    s = "{\"usage\":null,\"x\":{}}";
+    ok(sluice_usage_hint((const uint8_t *) s, strlen(s)) == 0,
+       "hint: usage null");
+
+    s = "{\"name\":\"usage\",\"x\":{}}";
+    ok(sluice_usage_hint((const uint8_t *) s, strlen(s)) == 0,
+       "hint: \"usage\" as a value");
+
+    s = "{\"usage\"";
+    ok(sluice_usage_hint((const uint8_t *) s, strlen(s)) == 0,
+       "hint: cut short");
+}
+
+
+/* 1 when the answer's usage reads as expected; *checked counts usage */
+static int
+check_fixture(json_t *mock, int *checked)
+{
+    int              rc;
+    merge_t          m;
+    const char      *raw, *kind;
+    sluice_usage_t   u;
+
+    raw = json_string_value(json_object_get(mock, "raw"));
+    kind = json_string_value(json_object_get(mock, "kind"));
+
+    if (raw == NULL || kind == NULL || strstr(raw, "\"usage\":{") == NULL) {
+        return 1;
+    }
+
+    (*checked)++;
+
+    if (strcmp(kind, "sse") == 0) {
+        rc = merge_stream(raw, &m);
+        return rc == SLUICE_SSE_OK && m.found > 0 && m.missed == 0
+               && m.usage.in >= 0 && m.usage.out >= 0;
+    }
+
+    sluice_usage_init(&u);
+    rc = parse(raw, &u, NULL);
+
+    return rc == SLUICE_USAGE_FOUND && u.in >= 0 && u.out >= 0;
+}
+
+
+static void
+test_fixtures(const char *dir)
+{
+    int             bad, checked;
+    char            path[1024];
+    size_t          k, reqs;
+    DIR            *d;
+    json_t         *fx, *req;
+    struct dirent  *de;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        ok(1, "# SKIP no fixtures directory");
+        return;
+    }
+
+    bad = checked = 0;
+
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, ".json") == NULL) {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        fx = json_load_file(path, 0, NULL);
+        if (fx == NULL) {
+            continue;
+        }
+
+        reqs = json_array_size(json_object_get(fx, "requests"));
+        for (k = 0; k < reqs; k++) {
+            req = json_array_get(json_object_get(fx, "requests"), k);
+
+            if (!check_fixture(json_object_get(req, "mock_response"),
+                               &checked))
+            {
+                printf("# usage not read from %s #%zu\n", de->d_name, k);
+                bad++;
+            }
+        }
+
+        json_decref(fx);
+    }
+
+    closedir(d);
+
+    printf("# %d captured answers with usage\n", checked);
+    ok(checked > 0 && bad == 0, "captured answers: usage read from each");
+}
+
+
+int
+main(int argc, char **argv)
+{
+    test_shapes();
+    test_streams();
+    test_hint();
+    test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
+
+    printf("1..%d\n", test_n);
+    return test_failed ? 1 : 0;
+}
