@@ -33,7 +33,7 @@ UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 CORE_SRCS   := $(wildcard ngx_module/sluice_*.c)
 
-.PHONY: all help deps module controld cli unit test run stop lint clean bench
+.PHONY: all help deps module controld cli unit test run stop lint clean bench san
 
 all: deps module controld cli
 
@@ -43,7 +43,8 @@ help:
 	@echo "make stop     stop everything make run started"
 	@echo "make test     unit and integration tests (prove)"
 	@echo "make lint     style checks"
-	@echo "make SAN=1    build with ASan/UBSan"
+	@echo "make SAN=1    build controld and unit tests with ASan/UBSan"
+	@echo "make san      integration tests against an ASan/UBSan module"
 
 deps:
 	@scripts/deps.sh
@@ -93,6 +94,10 @@ stop:
 
 lint:
 	@scripts/lint.sh
+
+# the integration tests against an ASan/UBSan build of the module
+san: all
+	@scripts/san.sh
 
 bench: all
 	@echo "make bench: not built yet (issue 3)"; exit 1

@@ -20,6 +20,9 @@ package Sluice::Test;
 #                          (only to isolate the data plane while the admin
 #                          API is broken; admin behaviour tests ignore it)
 #   SLUICE_NGINX           nginx binary (default /usr/sbin/nginx)
+#   SLUICE_MODULE          the module .so (default build/nginx/...); with
+#                          a wrapper in SLUICE_NGINX this runs a sanitizer
+#                          build (scripts/san.sh)
 #   SLUICE_PG_BIN          PostgreSQL server binaries
 #                          (default /usr/lib/postgresql/15/bin)
 
@@ -57,6 +60,8 @@ our $REPO = abs_path(dirname(__FILE__) . '/../../..');
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 my $PG_BIN = $ENV{SLUICE_PG_BIN} || '/usr/lib/postgresql/15/bin';
 my $NGINX = $ENV{SLUICE_NGINX} || '/usr/sbin/nginx';
+my $MODULE = $ENV{SLUICE_MODULE}
+    || "$REPO/build/nginx/ngx_http_sluice_module.so";
 my $IS_ROOT = $> == 0;
 
 my $S;          # the running stack (one per test process)
@@ -402,6 +407,7 @@ sub _nginx_conf {
     my $temps = join '', map { "    ${_}_temp_path $nd/tmp/$_;\n" }
         qw(client_body proxy fastcgi uwsgi scgi);
     my $workers = $o{worker_processes} // 2;
+    my $balancer = $o{balancer} // 'keepalive=32';
     my $http = $o{nginx_http} // '';
     my $server = $o{nginx_server} // '';
     my $ca = $o{trusted_ca} // '/etc/ssl/certs/ca-certificates.crt';
@@ -412,7 +418,7 @@ master_process on;
 worker_processes $workers;
 ${user}pid $nd/nginx.pid;
 error_log $nd/error.log info;
-load_module $REPO/build/nginx/ngx_http_sluice_module.so;
+load_module $MODULE;
 
 events { worker_connections 1024; }
 
@@ -428,7 +434,7 @@ $temps
     sluice_usage redis=127.0.0.1:$S->{redis_port} stream=sluice:usage spool=$dir/spool;
     proxy_ssl_trusted_certificate $ca;
 $http
-    upstream sluice_providers { sluice_balancer keepalive=32; }
+    upstream sluice_providers { sluice_balancer $balancer; }
 
     server {
         listen 127.0.0.1:$S->{gw_port};
@@ -441,7 +447,7 @@ EOF
 
 sub _start_nginx {
     my ($dir, %o) = @_;
-    my $so = "$REPO/build/nginx/ngx_http_sluice_module.so";
+    my $so = $MODULE;
     die "$so is missing: run make\n" unless -f $so;
     die "$REPO/conf/gateway.conf is missing\n" unless -f "$REPO/conf/gateway.conf";
     my $nd = "$dir/nginx";
@@ -518,7 +524,8 @@ sub error_log_check {
 #       these parts), controld => {key => value} (config overrides),
 #       nginx_http => 'directives', nginx_server => 'directives',
 #       trusted_ca => 'CA file for proxy_ssl_trusted_certificate',
-#       worker_processes => N.
+#       worker_processes => N, balancer => 'sluice_balancer arguments'
+#       (default 'keepalive=32').
 sub start_stack {
     my %o = @_;
     die "start_stack: already started" if $S;
