@@ -125,6 +125,7 @@ static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
 static ngx_str_t *ngx_http_sluice_usage_request_id(ngx_http_request_t *r,
     ngx_str_t *rid);
 static int64_t ngx_http_sluice_usage_elapsed(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_sluice_usage_status(ngx_http_request_t *r);
 static void ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
 static void ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
@@ -330,8 +331,7 @@ ngx_http_sluice_usage_values(ngx_http_request_t *r,
                                   (int64_t) r->start_sec * 1000
                                   + r->start_msec);
     p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_STATUS],
-                                  r->err_status ? r->err_status
-                                                : r->headers_out.status);
+                                  ngx_http_sluice_usage_status(r));
     p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_STREAM],
                                   ctx->stream);
     p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_IN],
@@ -344,6 +344,22 @@ ngx_http_sluice_usage_values(ngx_http_request_t *r,
                                   ctx->ttfb ? (int64_t) ctx->ttfb : -1);
     (void) ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_ATTEMPTS],
                                      ctx->attempts);
+}
+
+
+/*
+ * The status the caller got; 499 when the caller went away before the
+ * answer was complete (nginx leaves a stream's 200 in place, or says 400
+ * for a body cut short): the row must not look like a full answer.
+ */
+static ngx_uint_t
+ngx_http_sluice_usage_status(ngx_http_request_t *r)
+{
+    if (r->connection->error) {
+        return NGX_HTTP_CLIENT_CLOSED_REQUEST;
+    }
+
+    return r->err_status ? r->err_status : r->headers_out.status;
 }
 
 
