@@ -61,6 +61,7 @@ typedef struct {
     ngx_chain_t                   *free_mem; /* chunk copies */
 
     unsigned                       drop:1;   /* cut the usage chunk */
+    unsigned                       skip_lf:1; /* cut event ended in CR */
     unsigned                       raw:1;    /* gave up parsing */
     unsigned                       over:1;   /* JSON body beyond the cap */
 } ngx_http_sluice_filter_ctx_t;
@@ -491,6 +492,15 @@ ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
     f->last_b = NULL;
     end = f->base + n;
 
+    /* the LF of a cut event's CRLF, cut off into this buffer, goes too */
+    if (f->skip_lf && n) {
+        if (b->pos[0] == LF && f->emit == f->base) {
+            f->emit++;
+        }
+
+        f->skip_lf = 0;
+    }
+
     if (n && !f->raw) {
         if (ngx_http_sluice_filter_feed(f, b->pos, n) != NGX_OK) {
             return NGX_ERROR;
@@ -566,6 +576,7 @@ ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
     }
 
     f->emit = ev->end;
+    f->skip_lf = f->sse.cr;
 
     return 0;
 }

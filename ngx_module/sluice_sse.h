@@ -20,8 +20,9 @@
  * this event's blank line (comments included); start and end are stream
  * offsets (bytes fed since init or reset), so a caller can drop the
  * event's raw bytes from its output.  When a CRLF is split between two
- * feeds exactly after the CR, the event is dispatched at the CR: end
- * then excludes the LF, and that LF belongs to no block.
+ * feeds exactly after the CR, the event is dispatched at the CR (s->cr
+ * is set during the handler call): end then excludes the LF, which the
+ * next feed skips and which belongs to no block.
  */
 typedef struct {
     const uint8_t       *name;      /* "event:" value; "" when absent */

@@ -1,0 +1,106 @@
+/*
+ * Internal to the usage record files: the per-worker state shared by
+ * ngx_http_sluice_usage.c (record, queue, Redis connection) and
+ * ngx_http_sluice_usage_spool.c (spool file and replay).  Nothing here
+ * blocks but plain file I/O on the local spool.
+ */
+
+#ifndef _NGX_HTTP_SLUICE_USAGE_H_INCLUDED_
+#define _NGX_HTTP_SLUICE_USAGE_H_INCLUDED_
+
+
+#include "ngx_http_sluice.h"
+#include <hiredis/hiredis.h>
+
+
+/* error kinds, each logged at most once per QUIET seconds */
+enum {
+    NGX_HTTP_SLUICE_Q_CONNECT = 0,
+    NGX_HTTP_SLUICE_Q_FULL,
+    NGX_HTTP_SLUICE_Q_SPOOL,
+    NGX_HTTP_SLUICE_Q_REJECT,
+    NGX_HTTP_SLUICE_Q_N
+};
+
+
+/* one formatted command; cmd is malloc'd (hiredis or a spool copy) */
+typedef struct {
+    char                          *cmd;
+    size_t                         len;
+} ngx_http_sluice_usage_rec_t;
+
+
+/* every record ends up counted in acked, spooled or dropped */
+typedef struct {
+    ngx_uint_t                     queued;
+    ngx_uint_t                     sent;       /* writes, resends too */
+    ngx_uint_t                     acked;
+    ngx_uint_t                     spooled;
+    ngx_uint_t                     replayed;   /* read back from spool */
+    ngx_uint_t                     rejected;   /* error replies */
+    ngx_uint_t                     dropped;
+} ngx_http_sluice_usage_stats_t;
+
+
+/*
+ * Per worker, created in init_process, freed in exit_process.  The ring
+ * holds count records from head; the first inflight of them are written
+ * and wait for their reply (Redis answers in order), and woff bytes of
+ * the next one are written.  On a disconnect nothing is dropped: the
+ * records stay and are written again on the next connection.
+ */
+typedef struct {
+    ngx_http_sluice_main_conf_t   *mcf;
+    ngx_log_t                      log;        /* level lowered when quiet */
+    ngx_uint_t                     log_level;
+
+    ngx_http_sluice_usage_rec_t   *ring;
+    ngx_uint_t                     size;
+    ngx_uint_t                     head;
+    ngx_uint_t                     count;
+    ngx_uint_t                     inflight;
+    size_t                         woff;
+
+    ngx_peer_connection_t          peer;
+    redisReader                   *reader;
+    ngx_event_t                    tick;       /* connect, retry, scan */
+    ngx_msec_t                     backoff;
+
+    u_char                        *spool_path; /* <spool>/usage-<pid>.resp */
+    u_char                        *replay_path;
+    ngx_fd_t                       spool_fd;
+    off_t                          spool_size;
+    ngx_fd_t                       replay_fd;
+    u_char                        *rbuf;
+    size_t                         rpos;
+    size_t                         rlen;
+
+    time_t                         quiet[NGX_HTTP_SLUICE_Q_N];
+    ngx_http_sluice_usage_stats_t  stats;
+
+    unsigned                       on:1;
+    unsigned                       connected:1;
+    unsigned                       spool_seen:1; /* files may be waiting */
+} ngx_http_sluice_usage_t;
+
+
+/* usage.c: appends to the queue, which must have room */
+void ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+/* usage.c: 1 when an error of this kind may be logged now */
+ngx_int_t ngx_http_sluice_usage_loud(ngx_http_sluice_usage_t *u,
+    ngx_uint_t kind);
+
+/* usage_spool.c: paths and buffer, in init_process; NGX_ERROR on ENOMEM */
+ngx_int_t ngx_http_sluice_usage_spool_init(ngx_http_sluice_usage_t *u,
+    ngx_log_t *log);
+/* usage_spool.c: closes the files, frees what spool_init allocated */
+void ngx_http_sluice_usage_spool_done(ngx_http_sluice_usage_t *u);
+/* usage_spool.c: appends one record; NGX_DECLINED when there is no spool */
+ngx_int_t ngx_http_sluice_usage_spool(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+/* usage_spool.c: queues spooled records while the queue has room */
+void ngx_http_sluice_usage_replay(ngx_http_sluice_usage_t *u);
+
+
+#endif /* _NGX_HTTP_SLUICE_USAGE_H_INCLUDED_ */
