@@ -69,3 +69,22 @@ ngx_http_sluice_create_ctx(ngx_http_request_t *r)
 
     return ctx;
 }
+
+
+/*
+ * Milliseconds since the request started, rounded up and at least 1, so
+ * that a time to first byte taken earlier never exceeds the latency.
+ */
+ngx_msec_t
+ngx_http_sluice_elapsed(ngx_http_request_t *r)
+{
+    int64_t         us;
+    struct timeval  tv;
+
+    ngx_gettimeofday(&tv);
+
+    us = ((int64_t) tv.tv_sec - (int64_t) r->start_sec) * 1000000
+         + tv.tv_usec - (int64_t) r->start_msec * 1000;
+
+    return us <= 0 ? 1 : (ngx_msec_t) ((us + 999) / 1000);
+}

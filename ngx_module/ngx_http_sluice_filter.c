@@ -73,7 +73,6 @@ static ngx_int_t ngx_http_sluice_filter_request_id(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sluice_filter_start(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 static ngx_uint_t ngx_http_sluice_filter_mode(ngx_http_request_t *r);
-static ngx_msec_t ngx_http_sluice_filter_elapsed(ngx_http_request_t *r);
 static void ngx_http_sluice_filter_cleanup(void *data);
 static ngx_int_t ngx_http_sluice_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -264,7 +263,7 @@ ngx_http_sluice_filter_start(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
     ngx_http_sluice_filter_ctx_t  *f;
 
     ctx->upstream_status = r->upstream->headers_in.status_n;
-    ctx->ttfb = ngx_http_sluice_filter_elapsed(r);
+    ctx->ttfb = ngx_http_sluice_elapsed(r);
 
     mode = ngx_http_sluice_filter_mode(r);
     if (mode == NGX_HTTP_SLUICE_FILTER_NONE) {
@@ -337,30 +336,6 @@ ngx_http_sluice_filter_mode(ngx_http_request_t *r)
     }
 
     return NGX_HTTP_SLUICE_FILTER_JSON;
-}
-
-
-/*
- * Milliseconds since the request started, rounded up, at least 1: the
- * start is nginx's cached time (ms), now is the clock; the usage record
- * rounds latency the same way, so ttfb <= latency holds.
- */
-static ngx_msec_t
-ngx_http_sluice_filter_elapsed(ngx_http_request_t *r)
-{
-    int64_t         us;
-    struct timeval  tv;
-
-    ngx_gettimeofday(&tv);
-
-    us = ((int64_t) tv.tv_sec - (int64_t) r->start_sec) * 1000000
-         + tv.tv_usec - (int64_t) r->start_msec * 1000;
-
-    if (us <= 0) {
-        return 1;
-    }
-
-    return (ngx_msec_t) ((us + 999) / 1000);
 }
 
 

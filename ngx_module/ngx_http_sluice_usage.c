@@ -50,7 +50,6 @@ static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
     int64_t n);
 static ngx_str_t *ngx_http_sluice_usage_request_id(ngx_http_request_t *r,
     ngx_str_t *rid);
-static int64_t ngx_http_sluice_usage_elapsed(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_sluice_usage_status(ngx_http_request_t *r);
 static void ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
@@ -243,7 +242,7 @@ ngx_http_sluice_usage_values(ngx_http_request_t *r,
     p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_OUT],
                                   ctx->out_tokens);
     p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_LATENCY],
-                                  ngx_http_sluice_usage_elapsed(r));
+                                  (int64_t) ngx_http_sluice_elapsed(r));
     p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_TTFB],
                                   ctx->ttfb ? (int64_t) ctx->ttfb : -1);
     (void) ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_ATTEMPTS],
@@ -302,25 +301,6 @@ ngx_http_sluice_usage_request_id(ngx_http_request_t *r, ngx_str_t *rid)
     }
 
     return rid;
-}
-
-
-/*
- * Milliseconds since the request started, rounded up as the filter does
- * for the time to first byte, so that ttfb <= latency holds.
- */
-static int64_t
-ngx_http_sluice_usage_elapsed(ngx_http_request_t *r)
-{
-    int64_t         us;
-    struct timeval  tv;
-
-    ngx_gettimeofday(&tv);
-
-    us = ((int64_t) tv.tv_sec - (int64_t) r->start_sec) * 1000000
-         + tv.tv_usec - (int64_t) r->start_msec * 1000;
-
-    return us <= 0 ? 1 : (us + 999) / 1000;
 }
 
 

@@ -10,21 +10,8 @@
 #include <dirent.h>
 #include <jansson.h>
 #include "sluice_json.h"
+#include "tap.h"
 
-
-static int  test_n;
-static int  test_failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    test_n++;
-    if (!cond) {
-        test_failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", test_n, name);
-}
 
 
 static int
@@ -223,6 +210,5 @@ main(int argc, char **argv)
     test_decode();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
-    printf("1..%d\n", test_n);
-    return test_failed ? 1 : 0;
+    return tap_done();
 }

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include "sluice_sse.h"
+#include "tap.h"
 
 
 typedef struct {
@@ -27,7 +28,6 @@ typedef struct {
 } golden_t;
 
 
-static void ok(int cond, const char *name);
 static void str_add(str_t *s, const void *p, size_t n);
 static int collect(void *data, const sluice_sse_event_t *ev);
 static int stop(void *data, const sluice_sse_event_t *ev);
@@ -40,10 +40,6 @@ static void test_spans(void);
 static void test_limits(void);
 static void test_fixtures(const char *dir);
 static int test_fixture_stream(const char *text, size_t len);
-
-
-static int  test_n;
-static int  test_failed;
 
 
 static const golden_t  golden[] = {
@@ -71,16 +67,6 @@ static const golden_t  golden[] = {
       "[|{\"x\":1}|0][|[DONE]|15]" },
 };
 
-
-static void
-ok(int cond, const char *name)
-{
-    test_n++;
-    if (!cond) {
-        test_failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", test_n, name);
-}
 
 
 static void
@@ -424,6 +410,5 @@ main(int argc, char **argv)
     test_limits();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
-    printf("1..%d\n", test_n);
-    return test_failed ? 1 : 0;
+    return tap_done();
 }

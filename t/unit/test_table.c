@@ -6,21 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "sluice_table.h"
+#include "tap.h"
 
-
-static int  test_n;
-static int  test_failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    test_n++;
-    if (!cond) {
-        test_failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", test_n, name);
-}
 
 
 static int
@@ -125,6 +112,5 @@ main(void)
     test_group();
     test_allowed();
 
-    printf("1..%d\n", test_n);
-    return test_failed ? 1 : 0;
+    return tap_done();
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include "sluice_sse.h"
 #include "sluice_usage_json.h"
+#include "tap.h"
 
 
 typedef struct {
@@ -20,7 +21,6 @@ typedef struct {
 } merge_t;
 
 
-static void ok(int cond, const char *name);
 static int parse(const char *s, sluice_usage_t *u, int *only);
 static int merge_event(void *data, const sluice_sse_event_t *ev);
 static int merge_stream(const char *text, merge_t *m);
@@ -30,20 +30,6 @@ static void test_hint(void);
 static void test_fixtures(const char *dir);
 static int check_fixture(json_t *mock, int *checked);
 
-
-static int  test_n;
-static int  test_failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    test_n++;
-    if (!cond) {
-        test_failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", test_n, name);
-}
 
 
 static int
@@ -289,6 +275,5 @@ main(int argc, char **argv)
     test_hint();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
-    printf("1..%d\n", test_n);
-    return test_failed ? 1 : 0;
+    return tap_done();
 }
