@@ -37,6 +37,8 @@ typedef struct {
 static void ngx_http_sluice_route_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sluice_route_request(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
+static ngx_int_t ngx_http_sluice_route_flat(ngx_http_request_t *r,
+    u_char **body, size_t *len);
 static ngx_int_t ngx_http_sluice_route_fail(ngx_http_sluice_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *message);
 static ngx_int_t ngx_http_sluice_route_group(ngx_http_request_t *r,
@@ -136,6 +138,58 @@ ngx_http_sluice_route_body(ngx_http_request_t *r)
 }
 
 
+/*
+ * The body as one run of bytes.  It usually is one buffer; when the
+ * client sent headers and body in one write, the part that came with the
+ * headers is a buffer of its own, and the pieces are joined in a copy.
+ */
+static ngx_int_t
+ngx_http_sluice_route_flat(ngx_http_request_t *r, u_char **body,
+    size_t *len)
+{
+    u_char       *p;
+    size_t        size;
+    ngx_chain_t  *cl;
+
+    *body = NULL;
+    *len = 0;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL) {
+        *body = cl->buf->pos;
+        *len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    size = 0;
+    for ( /* void */ ; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return NGX_ERROR;       /* cannot happen: temp_file refused */
+        }
+        size += cl->buf->last - cl->buf->pos;
+    }
+
+    p = ngx_pnalloc(r->pool, size ? size : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *body = p;
+    *len = size;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_sluice_route_fail(ngx_http_sluice_ctx_t *ctx, ngx_uint_t status,
     const char *code, const char *message)
@@ -155,37 +209,25 @@ ngx_http_sluice_route_request(ngx_http_request_t *r,
     u_char                   *body;
     size_t                    len, open;
     ngx_int_t                 rc;
-    ngx_buf_t                *b;
     sluice_json_error_t       err;
     ngx_http_sluice_edits_t   edits;
     sluice_json_member_t      m[NGX_HTTP_SLUICE_M_N];
 
-    if (r->request_body == NULL || r->request_body->temp_file
-        || r->request_body->bufs == NULL
-        || r->request_body->bufs->next != NULL)
-    {
-        if (r->request_body && r->request_body->temp_file) {
-            return ngx_http_sluice_route_fail(ctx,
-                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                        "body-too-large",
-                                        "request body is too large");
-        }
-
-        if (r->request_body == NULL || r->request_body->bufs == NULL) {
-            return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
-                                              "invalid-request",
-                                              "request body is empty");
-        }
+    if (r->request_body && r->request_body->temp_file) {
+        return ngx_http_sluice_route_fail(ctx,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          "body-too-large",
+                                          "request body is too large");
     }
 
-    b = r->request_body->bufs->buf;
-    body = b->pos;
-    len = b->last - b->pos;
+    if (ngx_http_sluice_route_flat(r, &body, &len) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    if (r->request_body->bufs->next != NULL) {
+    if (len == 0) {
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
                                           "invalid-request",
-                                          "request body is fragmented");
+                                          "request body is empty");
     }
 
     m[NGX_HTTP_SLUICE_M_MODEL].name = "model";
