@@ -5,6 +5,7 @@
  */
 
 #include "ngx_http_sluice_usage.h"
+#include "sluice_resp.h"
 
 
 #define NGX_HTTP_SLUICE_USAGE_CONNECT    3000   /* connect timeout, ms */
@@ -144,7 +145,8 @@ static ngx_int_t
 ngx_http_sluice_usage_format(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec)
 {
-    int                           n, argc;
+    int                           argc;
+    size_t                        len;
     u_char                        buf[NGX_HTTP_SLUICE_U_N * NGX_INT64_LEN];
     u_char                        maxlen[NGX_INT_T_LEN];
     size_t                        argvlen[8 + 2 * NGX_HTTP_SLUICE_U_N];
@@ -182,12 +184,16 @@ ngx_http_sluice_usage_format(ngx_http_request_t *r,
         argvlen[argc++] = v[i].len;
     }
 
-    n = redisFormatCommandArgv(&rec->cmd, argc, argv, argvlen);
-    if (n <= 0) {
+    /* formatted by hand: hiredis's formatter spends most in printf */
+    len = sluice_resp_len(argc, argvlen);
+
+    rec->cmd = ngx_alloc(len, r->connection->log);
+    if (rec->cmd == NULL) {
         return NGX_ERROR;
     }
 
-    rec->len = n;
+    (void) sluice_resp_write(rec->cmd, argc, argv, argvlen);
+    rec->len = len;
 
     return NGX_OK;
 }

@@ -28,6 +28,19 @@ static int sluice_json_member_done(sluice_json_cur_t *c,
     sluice_json_member_t *m, size_t n, size_t key, size_t klen,
     size_t start, sluice_json_type_e t);
 static int sluice_json_fail(sluice_json_cur_t *c, const char *reason);
+
+/*
+ * 1 for the bytes a string may hold as they are (printable ASCII but the
+ * quote and the backslash): the string loop skips runs of them cheaply.
+ */
+static const uint8_t  sluice_json_plain[256] = {
+    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
 static unsigned sluice_json_hex4(const uint8_t *p);
 
 
@@ -104,6 +117,14 @@ sluice_json_string(sluice_json_cur_t *c)
     c->i++;
 
     while (c->i < c->len) {
+        while (c->i < c->len && sluice_json_plain[c->p[c->i]]) {
+            c->i++;
+        }
+
+        if (c->i == c->len) {
+            break;
+        }
+
         b = c->p[c->i];
 
         if (b == '"') {

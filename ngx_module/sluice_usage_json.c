@@ -1,10 +1,12 @@
 /*
  * sluice_usage_json: token counts from provider JSON (chat completions,
- * responses and messages shapes), whole bodies or single stream events.
+ * responses and messages shapes), whole bodies or single stream events,
+ * read with the allocation-free scanner (no tree is built).
  */
 
 #include <string.h>
-#include <jansson.h>
+#include <stdlib.h>
+#include "sluice_json.h"
 #include "sluice_usage_json.h"
 
 
@@ -16,9 +18,14 @@ typedef struct {
 } sluice_usage_field_t;
 
 
-static json_t *sluice_usage_find(json_t *root);
-static void sluice_usage_read(json_t *usage, sluice_usage_t *u);
-static int sluice_usage_count(json_t *v, int64_t *n);
+static int sluice_usage_member(const uint8_t *p, size_t len,
+    const char *name, sluice_json_member_t *m);
+static int sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
+    sluice_json_member_t *usage);
+static void sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
+    sluice_usage_t *u);
+static int sluice_usage_count(const uint8_t *p, sluice_json_member_t *v,
+    int64_t *n);
 static size_t sluice_usage_ws(const uint8_t *p, size_t i, size_t len);
 
 
@@ -95,116 +102,188 @@ sluice_usage_hint(const uint8_t *p, size_t len)
 }
 
 
+enum {
+    SLUICE_USAGE_M_USAGE = 0,
+    SLUICE_USAGE_M_RESPONSE,
+    SLUICE_USAGE_M_MESSAGE,
+    SLUICE_USAGE_M_CHOICES,
+    SLUICE_USAGE_M_N
+};
+
+
 int
 sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only)
 {
-    json_t        *root, *usage, *choices;
-    json_error_t   err;
+    size_t                open, i;
+    sluice_json_error_t   err;
+    sluice_json_member_t  usage, m[SLUICE_USAGE_M_N];
 
     if (usage_only) {
         *usage_only = 0;
     }
 
-    root = json_loadb((const char *) p, len, 0, &err);
-    if (root == NULL) {
+    m[SLUICE_USAGE_M_USAGE].name = "usage";
+    m[SLUICE_USAGE_M_RESPONSE].name = "response";
+    m[SLUICE_USAGE_M_MESSAGE].name = "message";
+    m[SLUICE_USAGE_M_CHOICES].name = "choices";
+
+    if (sluice_json_scan(p, len, m, SLUICE_USAGE_M_N, &open, &err) != 0) {
         return SLUICE_USAGE_INVALID;
     }
 
-    usage = sluice_usage_find(root);
-
-    if (usage == NULL) {
-        json_decref(root);
+    if (sluice_usage_find(p, m, &usage) != 0) {
         return SLUICE_USAGE_NONE;
     }
 
-    sluice_usage_read(usage, u);
+    sluice_usage_read(p, &usage, u);
 
-    if (usage_only) {
-        choices = json_object_get(root, "choices");
-        *usage_only = json_is_array(choices) && json_array_size(choices) == 0;
+    if (usage_only && m[SLUICE_USAGE_M_CHOICES].type == SLUICE_JSON_ARRAY) {
+        i = sluice_usage_ws(p, m[SLUICE_USAGE_M_CHOICES].start + 1, len);
+        *usage_only = (i < len && p[i] == ']');
     }
-
-    json_decref(root);
 
     return SLUICE_USAGE_FOUND;
 }
 
 
-/* the usage object (borrowed from root), or NULL */
-static json_t *
-sluice_usage_find(json_t *root)
+/* one member of the object spanning [p, p + len); offsets made absolute */
+static int
+sluice_usage_member(const uint8_t *p, size_t len, const char *name,
+    sluice_json_member_t *m)
 {
-    size_t   i;
-    json_t  *outer, *usage;
+    size_t               open;
+    sluice_json_error_t  err;
 
-    if (!json_is_object(root)) {
-        return NULL;
+    m->name = name;
+
+    if (sluice_json_scan(p, len, m, 1, &open, &err) != 0
+        || m->type == SLUICE_JSON_NONE)
+    {
+        return -1;
     }
+
+    return 0;
+}
+
+
+/* usage, response.usage or message.usage: the first that is an object */
+static int
+sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
+    sluice_json_member_t *usage)
+{
+    size_t                 i, base;
+    sluice_json_member_t  *outer;
 
     for (i = 0; i < sizeof(sluice_usage_outer) / sizeof(char *); i++) {
-        outer = root;
+        outer = &root[i];
 
-        if (sluice_usage_outer[i]) {
-            outer = json_object_get(root, sluice_usage_outer[i]);
-            if (!json_is_object(outer)) {
-                continue;
-            }
+        if (outer->type != SLUICE_JSON_OBJECT) {
+            continue;
         }
 
-        usage = json_object_get(outer, "usage");
+        if (i == 0) {
+            *usage = *outer;
+            return 0;
+        }
 
-        if (json_is_object(usage)) {
-            return usage;
+        base = outer->start;
+
+        if (sluice_usage_member(p + base, outer->end - base, "usage", usage)
+            == 0 && usage->type == SLUICE_JSON_OBJECT)
+        {
+            usage->start += base;
+            usage->end += base;
+            return 0;
         }
     }
 
-    return NULL;
+    return -1;
 }
 
 
 static void
-sluice_usage_read(json_t *usage, sluice_usage_t *u)
+sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
+    sluice_usage_t *u)
 {
+    size_t                       base;
     int64_t                      n;
-    json_t                      *v;
+    sluice_json_member_t         v, sub;
     const sluice_usage_field_t  *f;
 
+    base = usage->start;
+
     for (f = sluice_usage_fields; f->key; f++) {
-        v = json_object_get(usage, f->key);
-
-        if (f->sub && json_is_object(v)) {
-            v = json_object_get(v, f->sub);
-
-        } else if (f->sub) {
+        if (sluice_usage_member(p + base, usage->end - base, f->key, &v)
+            != 0)
+        {
             continue;
         }
 
-        if (sluice_usage_count(v, &n) == 0) {
+        v.start += base;
+        v.end += base;
+
+        if (f->sub) {
+            if (v.type != SLUICE_JSON_OBJECT
+                || sluice_usage_member(p + v.start, v.end - v.start, f->sub,
+                                       &sub)
+                   != 0)
+            {
+                continue;
+            }
+
+            sub.start += v.start;
+            sub.end += v.start;
+            v = sub;
+        }
+
+        if (sluice_usage_count(p, &v, &n) == 0) {
             *(int64_t *) ((char *) u + f->field) = n;
         }
     }
 }
 
 
-/* a non-negative whole number; 0 on success */
+/* a count: a non-negative integer, or a number with an integral value */
 static int
-sluice_usage_count(json_t *v, int64_t *n)
+sluice_usage_count(const uint8_t *p, sluice_json_member_t *v, int64_t *n)
 {
+    char    buf[32];
+    size_t  len, i;
     double  d;
 
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
-        *n = json_integer_value(v);
+    if (v->type != SLUICE_JSON_NUMBER) {
+        return -1;
+    }
+
+    len = v->end - v->start;
+
+    if (len == 0 || len >= sizeof(buf) || p[v->start] == '-') {
+        return -1;
+    }
+
+    for (i = 0; i < len && p[v->start + i] >= '0' && p[v->start + i] <= '9';
+         i++)
+    {
+        /* void */
+    }
+
+    memcpy(buf, p + v->start, len);
+    buf[len] = '\0';
+
+    if (i == len) {
+        if (len > 15) {
+            return -1;
+        }
+        *n = strtoll(buf, NULL, 10);
         return 0;
     }
 
-    if (json_is_real(v)) {
-        d = json_real_value(v);
+    d = strtod(buf, NULL);
 
-        if (d >= 0 && d < 9e15 && d == (double) (int64_t) d) {
-            *n = (int64_t) d;
-            return 0;
-        }
+    if (d >= 0 && d < 9e15 && d == (double) (int64_t) d) {
+        *n = (int64_t) d;
+        return 0;
     }
 
     return -1;
