@@ -82,6 +82,7 @@ typedef struct {
     int                   fail_backoff; /* failed inserts, seconds */
     time_t                sent_at;      /* command sent, or connect begun */
     time_t                claimed_at;
+    time_t                regrouped_at; /* group found gone, recreated */
     time_t                stats_at;
     char                  cursor[64];   /* XAUTOCLAIM */
     ctld_ingest_batch_t  *batch;        /* being inserted and acked */
@@ -135,6 +136,8 @@ static int ctld_ingest_command(ctld_ingest_t *ing, redisCallbackFn *fn,
     int argc, const char **argv);
 static void ctld_ingest_group_cb(redisAsyncContext *ac, void *r,
     void *arg);
+static int ctld_ingest_group_lost(ctld_ingest_t *ing, redisReply *reply,
+    const char *cmd);
 static void ctld_ingest_claim_cb(redisAsyncContext *ac, void *r,
     void *arg);
 static void ctld_ingest_read_cb(redisAsyncContext *ac, void *r, void *arg);
@@ -449,12 +452,19 @@ ctld_ingest_next(ctld_ingest_t *ing)
         return;
     }
 
+    /*
+     * At 0, not $: when the group is missing (first start, or Redis came
+     * back empty) the stream holds only entries no consumer of the group
+     * has read, and the module may have added some already.  Reading one
+     * twice is harmless (ON CONFLICT), skipping one loses a row.  An
+     * existing group is left as it is (BUSYGROUP).
+     */
     if (!ing->group_ok) {
         argv[0] = "XGROUP";
         argv[1] = "CREATE";
         argv[2] = c->usage_stream;
         argv[3] = c->usage_group;
-        argv[4] = "$";
+        argv[4] = "0";
         argv[5] = "MKSTREAM";
         (void) ctld_ingest_command(ing, ctld_ingest_group_cb, 6, argv);
         return;
@@ -546,6 +556,44 @@ ctld_ingest_group_cb(redisAsyncContext *ac, void *r, void *arg)
 }
 
 
+/*
+ * The stream or the group vanished under a live connection (a FLUSHALL,
+ * a failover to an empty replica): NOGROUP, or UNBLOCKED for a blocked
+ * XREADGROUP (Redis 7).  Returns 1 when so: the group is created again
+ * from the start of what the stream holds now, at once unless it was
+ * already lost this second (then after the usual backoff: no busy loop).
+ */
+static int
+ctld_ingest_group_lost(ctld_ingest_t *ing, redisReply *reply,
+    const char *cmd)
+{
+    if (reply->type != REDIS_REPLY_ERROR
+        || (strncmp(reply->str, "NOGROUP", 7) != 0
+            && strncmp(reply->str, "UNBLOCKED", 9) != 0))
+    {
+        return 0;
+    }
+
+    ctld_log(CTLD_LOG_WARN, "ingest", "%s: %s; creating group %s on %s "
+             "again", cmd, reply->str, ing->st->conf.usage_group,
+             ing->st->conf.usage_stream);
+
+    strcpy(ing->cursor, "0-0");
+
+    if (ing->regrouped_at == time(NULL)) {
+        ctld_ingest_fail(ing);
+        return 1;
+    }
+
+    ing->regrouped_at = time(NULL);
+    ing->group_ok = 0;
+    ing->mode = CTLD_INGEST_PENDING;
+
+    ctld_ingest_next(ing);
+    return 1;
+}
+
+
 /* XAUTOCLAIM moves entries a dead consumer left into our pending list */
 static void
 ctld_ingest_claim_cb(redisAsyncContext *ac, void *r, void *arg)
@@ -563,6 +611,10 @@ ctld_ingest_claim_cb(redisAsyncContext *ac, void *r, void *arg)
 
     ing->busy = 0;
     ing->claim_due = 0;
+
+    if (ctld_ingest_group_lost(ing, reply, "XAUTOCLAIM")) {
+        return;
+    }
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
         || reply->element[0]->type != REDIS_REPLY_STRING
@@ -606,6 +658,10 @@ ctld_ingest_read_cb(redisAsyncContext *ac, void *r, void *arg)
 
     if (reply->type == REDIS_REPLY_NIL) {
         ctld_ingest_next(ing);
+        return;
+    }
+
+    if (ctld_ingest_group_lost(ing, reply, "XREADGROUP")) {
         return;
     }
 
@@ -1025,6 +1081,11 @@ ctld_ingest_ack_cb(redisAsyncContext *ac, void *r, void *arg)
     }
 
     ing->busy = 0;
+
+    /* the rows are in: their entries went with the old group */
+    if (ctld_ingest_group_lost(ing, reply, "XACK")) {
+        return;
+    }
 
     if (reply->type == REDIS_REPLY_ERROR) {
         ctld_log(CTLD_LOG_ERROR, "ingest", "XACK: %s", reply->str);

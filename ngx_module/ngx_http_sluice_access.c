@@ -12,6 +12,23 @@
 
 #define NGX_HTTP_SLUICE_TOKEN_MAX  512
 
+/* per-worker memo of token -> SHA-256, for tokens up to this long */
+#define NGX_HTTP_SLUICE_MEMO_SIZE  256
+#define NGX_HTTP_SLUICE_MEMO_TOKEN 128
+
+
+/*
+ * A token's hash never changes, so each worker remembers the last ones it
+ * computed (direct-mapped on the token's random tail).  Only the digest is
+ * kept: status, expiry and allow list are read from the table every time,
+ * so a revocation is never hidden by it.
+ */
+typedef struct {
+    size_t        len;
+    u_char        token[NGX_HTTP_SLUICE_MEMO_TOKEN];
+    u_char        digest[32];
+} ngx_http_sluice_memo_t;
+
 
 static ngx_int_t ngx_http_sluice_access_method(ngx_http_request_t *r,
     ngx_http_sluice_loc_conf_t *lcf);
@@ -23,8 +40,9 @@ static ngx_int_t ngx_http_sluice_access_check(ngx_http_request_t *r,
 static void ngx_http_sluice_access_copy(ngx_str_t *dst, sluice_span_t *src);
 
 
-static EVP_MD      *ngx_http_sluice_sha256;
-static EVP_MD_CTX  *ngx_http_sluice_md_ctx;
+static EVP_MD                  *ngx_http_sluice_sha256;
+static EVP_MD_CTX              *ngx_http_sluice_md_ctx;
+static ngx_http_sluice_memo_t  *ngx_http_sluice_memo;
 
 
 ngx_int_t
@@ -166,12 +184,36 @@ found:
 static ngx_int_t
 ngx_http_sluice_access_hash(ngx_str_t *token, u_char *key)
 {
-    unsigned int  n;
+    u_char                  *t;
+    unsigned int             n;
+    ngx_http_sluice_memo_t  *m;
+
+    m = NULL;
+
+    if (ngx_http_sluice_memo && token->len >= 4
+        && token->len <= NGX_HTTP_SLUICE_MEMO_TOKEN)
+    {
+        t = token->data + token->len - 4;
+        m = &ngx_http_sluice_memo[(t[0] ^ t[1] * 31 ^ t[2] * 7 ^ t[3])
+                                  % NGX_HTTP_SLUICE_MEMO_SIZE];
+
+        if (m->len == token->len
+            && ngx_memcmp(m->token, token->data, token->len) == 0)
+        {
+            ngx_memcpy(key, m->digest, 32);
+            return NGX_OK;
+        }
+    }
 
     if (ngx_http_sluice_sha256 == NULL) {
         /* fetched once per worker: an implicit fetch per call is slow */
         ngx_http_sluice_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
         ngx_http_sluice_md_ctx = EVP_MD_CTX_new();
+
+        /* lives as long as the worker; losing it only costs hashing */
+        ngx_http_sluice_memo = ngx_calloc(NGX_HTTP_SLUICE_MEMO_SIZE
+                                          * sizeof(ngx_http_sluice_memo_t),
+                                          ngx_cycle->log);
 
         if (ngx_http_sluice_sha256 == NULL
             || ngx_http_sluice_md_ctx == NULL)
@@ -190,6 +232,12 @@ ngx_http_sluice_access_hash(ngx_str_t *token, u_char *key)
         || n != 32)
     {
         return NGX_ERROR;
+    }
+
+    if (m) {
+        m->len = token->len;
+        ngx_memcpy(m->token, token->data, token->len);
+        ngx_memcpy(m->digest, key, 32);
     }
 
     return NGX_OK;

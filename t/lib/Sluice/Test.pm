@@ -52,6 +52,7 @@ our @EXPORT = qw(
     psql psql_hashes redis_cmd wait_until wait_usage
     mock_last mock_requests mock_reset
     error_log_check error_log_lines reload_nginx
+    stop_part start_part nginx_workers
     error_is request_id_ok
     json_decode json_encode random_hex
 );
@@ -210,6 +211,16 @@ sub _start_pg {
     _chown_r('postgres', $data);
     chmod 0700, $data;
     my $port = free_port();
+    my $p = _spawn_pg($dir, $port);
+    _psql_raw('postgres', 'CREATE DATABASE sluice');
+    $S->{pg_url} = "postgresql://postgres\@127.0.0.1:$port/sluice";
+    return $p;
+}
+
+# postgres on $dir/pg and $port (start_part('pg') starts it again there)
+sub _spawn_pg {
+    my ($dir, $port) = @_;
+    my $data = "$dir/pg";
     my @cmd = ("$PG_BIN/postgres", '-D', $data, '-p', $port,
                '-c', 'listen_addresses=127.0.0.1',
                '-c', "unix_socket_directories=$data",
@@ -223,8 +234,7 @@ sub _start_pg {
     _wait_ready($p, 'postgres', sub {
         _tcp_open($port) && _psql_raw('postgres', 'SELECT 1') =~ /^1/;
     });
-    _psql_raw('postgres', 'CREATE DATABASE sluice');
-    $S->{pg_url} = "postgresql://postgres\@127.0.0.1:$port/sluice";
+    $S->{restart}{pg} = sub { _spawn_pg($dir, $port) };
     return $p;
 }
 
@@ -274,12 +284,19 @@ sub _start_redis {
     my ($dir) = @_;
     my $port = free_port();
     make_path("$dir/redis");
+    return _spawn_redis($dir, $port);
+}
+
+# redis-server on $port, persistence off: a restart comes back empty
+sub _spawn_redis {
+    my ($dir, $port) = @_;
     my @cmd = ('redis-server', '--bind', '127.0.0.1', '--port', $port,
                '--save', '', '--appendonly', 'no', '--dir', "$dir/redis",
                '--daemonize', 'no', '--logfile', '');
     my $p = spawn('redis', \@cmd, log => "$dir/log/redis.log");
     $S->{redis_port} = $port;
     _wait_ready($p, 'redis', sub { (redis_cmd('PING') // '') eq 'PONG' });
+    $S->{restart}{redis} = sub { _spawn_redis($dir, $port) };
     return $p;
 }
 
@@ -388,6 +405,13 @@ sub _start_controld {
     _write($cf, "# written by t/lib/Sluice/Test.pm\n"
            . join('', map { "$_ = $conf{$_}\n" } sort keys %conf));
     $S->{controld_conf} = $cf;
+    $S->{restart}{controld} = sub { _spawn_controld($dir, $bin, $cf) };
+    return _spawn_controld($dir, $bin, $cf);
+}
+
+sub _spawn_controld {
+    my ($dir, $bin, $cf) = @_;
+    my $table = $S->{table};
     my $p = spawn('controld', [$bin, '-c', $cf],
                   log => "$dir/log/controld.log");
     _wait_ready($p, 'controld', sub {
@@ -411,6 +435,10 @@ sub _nginx_conf {
     my $http = $o{nginx_http} // '';
     my $server = $o{nginx_server} // '';
     my $ca = $o{trusted_ca} // '/etc/ssl/certs/ca-certificates.crt';
+    my %usage_vars = (redis_port => $S->{redis_port}, spool => "$dir/spool");
+    my $usage = $o{usage_args}
+        // 'redis=127.0.0.1:{redis_port} stream=sluice:usage spool={spool}';
+    $usage =~ s/\{(redis_port|spool)\}/$usage_vars{$1}/g;
     return <<"EOF";
 # written by t/lib/Sluice/Test.pm
 daemon off;
@@ -431,7 +459,7 @@ http {
 $temps
     sluice_table $S->{table};
     sluice_zone sluice:16m;
-    sluice_usage redis=127.0.0.1:$S->{redis_port} stream=sluice:usage spool=$dir/spool;
+    sluice_usage $usage;
     proxy_ssl_trusted_certificate $ca;
 $http
     upstream sluice_providers { sluice_balancer $balancer; }
@@ -459,9 +487,15 @@ sub _start_nginx {
     $S->{nginx_conf} = "$nd/nginx.conf";
     $S->{error_log} = "$nd/error.log";
     _write($S->{nginx_conf}, _nginx_conf($dir, %o));
+    $S->{restart}{nginx} = \&_spawn_nginx;
+    return _spawn_nginx();
+}
+
+sub _spawn_nginx {
+    my $nd = "$S->{dir}/nginx";
     my $p = spawn('nginx', [$NGINX, '-p', "$nd/", '-c', $S->{nginx_conf},
                             '-e', $S->{error_log}],
-                  log => "$dir/log/nginx.out", stop_signal => 'TERM');
+                  log => "$S->{dir}/log/nginx.out", stop_signal => 'TERM');
     _wait_ready($p, 'nginx', sub {
         _tcp_open($S->{gw_port}) && scalar(_children($p->{pid}));
     }, 10);
@@ -498,6 +532,12 @@ sub reload_nginx {
     return @new;
 }
 
+# the pids of the running nginx's workers
+sub nginx_workers {
+    my $m = $S->{procs}{nginx} or return ();
+    return _children($m->{pid});
+}
+
 sub error_log_lines {
     my ($re) = @_;
     return () unless $S && $S->{error_log};
@@ -525,7 +565,9 @@ sub error_log_check {
 #       nginx_http => 'directives', nginx_server => 'directives',
 #       trusted_ca => 'CA file for proxy_ssl_trusted_certificate',
 #       worker_processes => N, balancer => 'sluice_balancer arguments'
-#       (default 'keepalive=32').
+#       (default 'keepalive=32'), usage_args => 'sluice_usage arguments'
+#       where {redis_port} and {spool} stand for the stack's (default
+#       'redis=127.0.0.1:{redis_port} stream=sluice:usage spool={spool}').
 sub start_stack {
     my %o = @_;
     die "start_stack: already started" if $S;
@@ -568,6 +610,24 @@ sub _stop_all {
         proc_stop($p);
     }
     $S->{order} = [];
+}
+
+# stop_part($name) stops one part of the running stack by pid: redis,
+# pg, controld or nginx.  start_part($name) starts it again on the same
+# port, data directory and configuration, and returns once it is ready.
+# Redis runs without persistence: it comes back empty, as after a crash.
+sub stop_part {
+    my ($name) = @_;
+    my $p = delete $S->{procs}{$name} or die "stop_part: $name is not running";
+    return proc_stop($p);
+}
+
+sub start_part {
+    my ($name) = @_;
+    die "start_part: $name is running" if $S->{procs}{$name};
+    my $start = $S->{restart}{$name} or die "start_part: cannot start $name";
+    push @{ $S->{order} }, $name unless grep { $_ eq $name } @{ $S->{order} };
+    return $S->{procs}{$name} = $start->();
 }
 
 # Checks nginx's error.log (a test), then stops every process by pid.
