@@ -27,6 +27,8 @@ struct ctld_table_s {
 static int ctld_table_mkdir(const char *path);
 static int ctld_table_modes(ctld_table_t *t);
 static int ctld_table_key_cmp(const void *a, const void *b);
+static int ctld_table_val_cmp(const MDB_val *k, const void *key,
+    size_t len);
 static int ctld_table_fail(ctld_table_t *t, const char *what, int rc);
 
 
@@ -252,6 +254,62 @@ ctld_table_sweep(ctld_table_t *t, char prefix, ctld_table_key_t *keep,
 }
 
 
+long
+ctld_table_del_range(ctld_table_t *t, char prefix, const void *lo,
+    size_t lolen, const void *hi, size_t hilen, ctld_table_keep_pt keep,
+    void *arg)
+{
+    MDB_cursor  *c;
+    MDB_val      k, v;
+    long         deleted;
+    int          rc;
+
+    rc = mdb_cursor_open(t->txn, t->dbi, &c);
+    if (rc != 0) {
+        return ctld_table_fail(t, "mdb_cursor_open", rc);
+    }
+
+    deleted = 0;
+    k.mv_data = (lo != NULL) ? (void *) lo : &prefix;
+    k.mv_size = (lo != NULL) ? lolen : 1;
+
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+
+    /* lo itself stays */
+    if (rc == 0 && lo != NULL && ctld_table_val_cmp(&k, lo, lolen) == 0) {
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+
+    for ( /* void */ ; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == 0 || ((char *) k.mv_data)[0] != prefix
+            || (hi != NULL && ctld_table_val_cmp(&k, hi, hilen) >= 0))
+        {
+            break;
+        }
+
+        if (keep != NULL && keep(k.mv_data, k.mv_size, arg)) {
+            continue;
+        }
+
+        /* the cursor moves to the next entry; MDB_NEXT does not skip it */
+        rc = mdb_cursor_del(c, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        deleted++;
+    }
+
+    mdb_cursor_close(c);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return ctld_table_fail(t, "delete range", rc);
+    }
+
+    return deleted;
+}
+
+
 int
 ctld_table_commit(ctld_table_t *t, uint64_t *generation)
 {
@@ -409,6 +467,21 @@ ctld_table_key_cmp(const void *a, const void *b)
     }
 
     return (ka->len > kb->len) - (ka->len < kb->len);
+}
+
+
+/* LMDB's order again, for an MDB_val against plain bytes */
+static int
+ctld_table_val_cmp(const MDB_val *k, const void *key, size_t len)
+{
+    ctld_table_key_t  a, b;
+
+    a.data = k->mv_data;
+    a.len = k->mv_size;
+    b.data = key;
+    b.len = len;
+
+    return ctld_table_key_cmp(&a, &b);
 }
 
 

@@ -14,6 +14,9 @@
 
 typedef struct ctld_table_s  ctld_table_t;
 
+/* 1: leave the entry whose key this is (ctld_table_del_range()) */
+typedef int (*ctld_table_keep_pt)(const void *key, size_t len, void *arg);
+
 /* a key to keep in ctld_table_sweep(); data is not owned */
 typedef struct {
     const void         *data;
@@ -44,6 +47,16 @@ int ctld_table_del(ctld_table_t *t, const void *key, size_t klen);
  */
 long ctld_table_sweep(ctld_table_t *t, char prefix, ctld_table_key_t *keep,
     size_t n);
+
+/*
+ * Deletes the entries that start with prefix and sort strictly between
+ * lo and hi (lo NULL: from the first, hi NULL: to the last), except those
+ * keep() (may be NULL) says to leave.  Made for a merge against input in
+ * the table's order.  Returns the number deleted, or -1.
+ */
+long ctld_table_del_range(ctld_table_t *t, char prefix, const void *lo,
+    size_t lolen, const void *hi, size_t hilen, ctld_table_keep_pt keep,
+    void *arg);
 
 /* bumps m:generation and commits; *generation gets the new number */
 int ctld_table_commit(ctld_table_t *t, uint64_t *generation);
