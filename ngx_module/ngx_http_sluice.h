@@ -157,6 +157,10 @@ ngx_int_t ngx_http_sluice_models_handler(ngx_http_request_t *r);
 char *ngx_http_sluice_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_sluice_zone_count(ngx_http_request_t *r, ngx_uint_t status);
 
+/* ngx_http_sluice_metrics.c: sluice_metrics, Prometheus text */
+char *ngx_http_sluice_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /* ngx_http_sluice_keepalive.c: idle connections pooled per target */
 typedef struct ngx_http_sluice_keepalive_s  ngx_http_sluice_keepalive_t;
 ngx_http_sluice_keepalive_t *ngx_http_sluice_keepalive_create(

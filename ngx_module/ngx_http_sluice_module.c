@@ -67,6 +67,13 @@ static ngx_command_t  ngx_http_sluice_commands[] = {
       0,
       NULL },
 
+    { ngx_string("sluice_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_sluice_metrics,
+      0,
+      0,
+      NULL },
+
     { ngx_string("sluice_balancer"),
       NGX_HTTP_UPS_CONF|NGX_CONF_ANY,
       ngx_http_sluice_balancer,
