@@ -43,6 +43,7 @@ help:
 	@echo "make stop     stop everything make run started"
 	@echo "make test     unit and integration tests (prove)"
 	@echo "make lint     style checks"
+	@echo "make bench    Sluice against plain nginx (QUICK=1: a short run)"
 	@echo "make SAN=1    build controld and unit tests with ASan/UBSan"
 	@echo "make san      integration tests against an ASan/UBSan module"
 
@@ -99,8 +100,11 @@ lint:
 san: all
 	@scripts/san.sh
 
+# Sluice against plain nginx proxy_pass in one run (t/bench/bench.pl):
+# Markdown on stdout, var/bench/latest.json.  QUICK=1: a few seconds per
+# load, a 20k-key table (var/bench/latest-quick.json); CI runs it.
 bench: all
-	@echo "make bench: not built yet (issue 3)"; exit 1
+	@perl t/bench/bench.pl $(if $(filter 1 y yes,$(QUICK)),--quick)
 
 clean:
 	rm -rf $(BUILD)
