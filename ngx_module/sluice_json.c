@@ -42,6 +42,8 @@ static const uint8_t  sluice_json_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
 static unsigned sluice_json_hex4(const uint8_t *p);
+static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
+    size_t len);
 
 
 static int
@@ -107,6 +109,40 @@ sluice_json_utf8(sluice_json_cur_t *c)
 }
 
 
+/*
+ * Skips bytes a string holds as they are.  Eight at a time while none of
+ * them is a control character, a quote, a backslash or non-ASCII (the
+ * classic "has a zero byte" word tricks), then byte by byte.
+ */
+static size_t
+sluice_json_skip_plain(const uint8_t *p, size_t i, size_t len)
+{
+    uint64_t  w, q, b;
+
+    static const uint64_t  ones = 0x0101010101010101ULL;
+    static const uint64_t  high = 0x8080808080808080ULL;
+
+    while (i + 8 <= len) {
+        memcpy(&w, p + i, 8);
+
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+
+        if (((w - ones * 0x20) | (q - ones) | (b - ones) | w) & high) {
+            break;
+        }
+
+        i += 8;
+    }
+
+    while (i < len && sluice_json_plain[p[i]]) {
+        i++;
+    }
+
+    return i;
+}
+
+
 /* c->i at the opening quote; leaves c->i after the closing quote */
 static int
 sluice_json_string(sluice_json_cur_t *c)
@@ -117,9 +153,7 @@ sluice_json_string(sluice_json_cur_t *c)
     c->i++;
 
     while (c->i < c->len) {
-        while (c->i < c->len && sluice_json_plain[c->p[c->i]]) {
-            c->i++;
-        }
+        c->i = sluice_json_skip_plain(c->p, c->i, c->len);
 
         if (c->i == c->len) {
             break;
