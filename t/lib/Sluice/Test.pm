@@ -529,6 +529,10 @@ sub reload_nginx {
         @new = grep { !$old{$_} } _children($m->{pid});
         return @new >= $n;
     }, 10) or die "nginx reload: new workers did not start";
+    # idle keepalive connections belong to old workers, which close them
+    # as they exit: a request sent on one at that moment gets a reset (as
+    # with any nginx reload); the tests speak to the new workers
+    _fresh_ua();
     return @new;
 }
 
@@ -671,8 +675,13 @@ sub admin_url { return $S->{admin_url} . (shift // '') }
 # ---------------------------------------------------------------------------
 # HTTP
 
-my $UA = HTTP::Tiny->new(timeout => 30, agent => 'sluice-test/1',
-                         keep_alive => 1);
+my $UA;
+_fresh_ua();
+
+sub _fresh_ua {
+    $UA = HTTP::Tiny->new(timeout => 30, agent => 'sluice-test/1',
+                          keep_alive => 1);
+}
 
 # http($method, $url, \%headers, $body) -> {status, headers, content, json}
 # $url may be a path (gateway); a ref $body is sent as JSON.
