@@ -202,42 +202,59 @@ sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
 }
 
 
+#define SLUICE_USAGE_FIELDS  (sizeof(sluice_usage_fields)                 \
+                              / sizeof(sluice_usage_field_t) - 1)
+
+
+/* every field in one pass over the usage object; details in their own */
 static void
 sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
     sluice_usage_t *u)
 {
-    size_t                       base;
+    size_t                       k, open, base;
     int64_t                      n;
-    sluice_json_member_t         v, sub;
+    sluice_json_error_t          err;
+    sluice_json_member_t         v[SLUICE_USAGE_FIELDS], sub;
     const sluice_usage_field_t  *f;
 
     base = usage->start;
 
-    for (f = sluice_usage_fields; f->key; f++) {
-        if (sluice_usage_member(p + base, usage->end - base, f->key, &v)
-            != 0)
-        {
+    for (k = 0; k < SLUICE_USAGE_FIELDS; k++) {
+        v[k].name = sluice_usage_fields[k].key;
+    }
+
+    if (sluice_json_scan(p + base, usage->end - base, v, SLUICE_USAGE_FIELDS,
+                         &open, &err)
+        != 0)
+    {
+        return;
+    }
+
+    for (k = 0; k < SLUICE_USAGE_FIELDS; k++) {
+        f = &sluice_usage_fields[k];
+
+        if (v[k].type == SLUICE_JSON_NONE) {
             continue;
         }
 
-        v.start += base;
-        v.end += base;
+        v[k].start += base;
+        v[k].end += base;
 
         if (f->sub) {
-            if (v.type != SLUICE_JSON_OBJECT
-                || sluice_usage_member(p + v.start, v.end - v.start, f->sub,
-                                       &sub)
+            if (v[k].type != SLUICE_JSON_OBJECT
+                || sluice_usage_member(p + v[k].start, v[k].end - v[k].start,
+                                       f->sub, &sub)
                    != 0)
             {
                 continue;
             }
 
-            sub.start += v.start;
-            sub.end += v.start;
-            v = sub;
+            sub.start += v[k].start;
+            sub.end += v[k].start;
+            v[k] = sub;
         }
 
-        if (sluice_usage_count(p, &v, &n) == 0) {
+        if (sluice_usage_count(p, &v[k], &n) == 0) {
             *(int64_t *) ((char *) u + f->field) = n;
         }
     }
