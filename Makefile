@@ -33,7 +33,8 @@ UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 CORE_SRCS   := $(wildcard ngx_module/sluice_*.c)
 
-.PHONY: all help deps module controld cli unit test run stop lint clean bench san
+.PHONY: all help deps module controld cli unit test run stop lint clean bench san \
+        fuzz
 
 all: deps module controld cli
 
@@ -43,6 +44,7 @@ help:
 	@echo "make stop     stop everything make run started"
 	@echo "make test     unit and integration tests (prove)"
 	@echo "make lint     style checks"
+	@echo "make fuzz     fuzz the parsers and translators (FUZZ_SECONDS=60 each)"
 	@echo "make bench    Sluice against plain nginx (QUICK=1: a short run)"
 	@echo "make SAN=1    build controld and unit tests with ASan/UBSan"
 	@echo "make san      integration tests against an ASan/UBSan module"
@@ -95,6 +97,41 @@ stop:
 
 lint:
 	@scripts/lint.sh
+
+# libFuzzer targets: the dialect translators, one binary per kind
+# (requests, answers, streams, seeded from t/xlate and the client
+# fixtures), then the JSON scanner and the table format; FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+FUZZ_KINDS  := request response stream
+
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	t/fuzz/seed.sh $(BUILD)/fuzz/seed
+	@set -eo pipefail; mode=0; for kind in $(FUZZ_KINDS); do \
+	    clang -std=gnu11 -g -O1 -Wall -Wextra -Ingx_module \
+	        -DSLUICE_FUZZ_MODE=$$mode \
+	        -fsanitize=fuzzer,address,undefined \
+	        -fno-sanitize-recover=undefined \
+	        -o $(BUILD)/fuzz/fuzz_xlate_$$kind t/fuzz/fuzz_xlate.c \
+	        $(CORE_SRCS) $(CTLD_LIBS); \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$kind; \
+	    echo "fuzz: $$kind for $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/fuzz_xlate_$$kind -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=262144 -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus-$$kind $(BUILD)/fuzz/seed/$$kind \
+	        2>&1 | tail -15; \
+	    mode=$$((mode + 1)); \
+	done
+	@set -eo pipefail; for core in json table; do \
+	    clang -std=gnu11 -g -O1 -Ingx_module \
+	        -fsanitize=fuzzer,address,undefined \
+	        -o $(BUILD)/fuzz/fuzz_$$core t/fuzz/fuzz_$$core.c \
+	        ngx_module/sluice_$$core.c; \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$core; \
+	    echo "fuzz: $$core for $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/fuzz_$$core -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=65536 $(BUILD)/fuzz/corpus-$$core 2>&1 | tail -3; \
+	done
 
 # the integration tests against an ASan/UBSan build of the module
 san: all

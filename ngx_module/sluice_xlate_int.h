@@ -1,0 +1,283 @@
+/*
+ * sluice_xlate internals: the canonical (pivot) forms and what the
+ * per-dialect decoders and encoders share.  Not for the module.
+ */
+
+#ifndef SLUICE_XLATE_INT_H
+#define SLUICE_XLATE_INT_H
+
+#include <jansson.h>
+#include "sluice_sse.h"
+#include "sluice_xlate.h"
+
+
+/*
+ * The canonical request is a jansson object (keys absent when unset):
+ *
+ *   messages     [{role: "system"|"user"|"assistant"|"tool",
+ *                  content: [part, ...]}]
+ *   tools        [{name, description?, parameters?, strict?}]
+ *   tool_choice  {mode: "auto"|"none"|"required"|"tool", name?}
+ *   parallel     bool          max_tokens  int      stream  bool
+ *   temperature  number        top_p       number   stop    [string]
+ *   effort       "minimal"|"low"|"medium"|"high"|"xhigh"
+ *   budget       int (thinking tokens)     thinking_off  true
+ *   user         string
+ *   format       {type: "json_object"} | {type: "json_schema", name?,
+ *                 schema, strict?}
+ *
+ * parts:  {type: "text", text}
+ *         {type: "image", url, detail?}      (base64 travels as data: URL)
+ *         {type: "thinking", text, signature?}
+ *         {type: "tool_call", id, name, arguments (JSON text)}
+ *         {type: "tool_result", id, content: [text|image parts],
+ *          is_error?}                        (only in "tool" messages)
+ *
+ * The canonical answer is an object:
+ *   id?, model?, created?, content [text|thinking|tool_call parts],
+ *   stop (SLUICE_XLATE_STOP_*), stop_sequence?, usage {in,out,cached,
+ *   reasoning} (each present when known).
+ */
+
+/* canonical stop reasons */
+#define SLUICE_XLATE_STOP_NONE      0
+#define SLUICE_XLATE_STOP_END       1
+#define SLUICE_XLATE_STOP_LENGTH    2
+#define SLUICE_XLATE_STOP_TOOL      3
+#define SLUICE_XLATE_STOP_SEQUENCE  4
+#define SLUICE_XLATE_STOP_FILTER    5
+
+/* canonical error kinds, in the order of sluice_xlate_error_kinds[] */
+#define SLUICE_XLATE_E_INVALID      0
+#define SLUICE_XLATE_E_AUTH         1
+#define SLUICE_XLATE_E_PERMISSION   2
+#define SLUICE_XLATE_E_NOT_FOUND    3
+#define SLUICE_XLATE_E_TOO_LARGE    4
+#define SLUICE_XLATE_E_RATE_LIMIT   5
+#define SLUICE_XLATE_E_SERVER       6
+#define SLUICE_XLATE_E_OVERLOADED   7
+#define SLUICE_XLATE_E_TIMEOUT      8
+#define SLUICE_XLATE_E_MAX          9
+
+/* canonical stream events */
+#define SLUICE_XLATE_EV_START          1
+#define SLUICE_XLATE_EV_BLOCK_START    2
+#define SLUICE_XLATE_EV_DELTA          3
+#define SLUICE_XLATE_EV_BLOCK_STOP     4
+#define SLUICE_XLATE_EV_MESSAGE_DELTA  5
+#define SLUICE_XLATE_EV_STOP           6
+#define SLUICE_XLATE_EV_ERROR          7
+#define SLUICE_XLATE_EV_PING           8
+
+/* block kinds (BLOCK_START) and delta kinds (DELTA) */
+#define SLUICE_XLATE_TEXT           1
+#define SLUICE_XLATE_TOOL           2
+#define SLUICE_XLATE_THINKING       3
+#define SLUICE_XLATE_SIGNATURE      4   /* delta only, of a thinking block */
+
+/* the upstream's message is cut to this many bytes in errors */
+#define SLUICE_XLATE_MSG_MAX        512
+
+
+/* one canonical stream event; pointers valid during the call only */
+typedef struct {
+    int                  type;      /* SLUICE_XLATE_EV_* */
+    int                  kind;      /* block or delta kind */
+    const char          *id;        /* tool call id (BLOCK_START) */
+    const char          *name;      /* tool name (BLOCK_START) */
+    const char          *text;      /* DELTA bytes, ERROR message */
+    size_t               len;
+    int                  stop;      /* MESSAGE_DELTA: SLUICE_XLATE_STOP_* */
+    const char          *stop_seq;  /* MESSAGE_DELTA, may be NULL */
+    int                  error;     /* ERROR: SLUICE_XLATE_E_* */
+} sluice_xlate_ev_t;
+
+
+/* what a request decoder or encoder needs to know */
+typedef struct {
+    int                  from;
+    int                  to;
+    unsigned             flags;
+    const char          *model;     /* the target's model id */
+    sluice_xlate_err_t  *err;
+} sluice_xlate_ctx_t;
+
+/* how the translators serialise: compact, reals without float noise */
+#define SLUICE_XLATE_DUMP  (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+
+/* one scalar copied between a dialect and the canonical form */
+typedef struct {
+    const char          *key;       /* the dialect's name */
+    const char          *canon;     /* the canonical name */
+    int                  type;      /* SLUICE_XLATE_F_* */
+} sluice_xlate_field_t;
+
+#define SLUICE_XLATE_F_NUM   1
+#define SLUICE_XLATE_F_INT   2      /* a whole number >= 0 */
+#define SLUICE_XLATE_F_BOOL  3
+#define SLUICE_XLATE_F_STR   4
+
+
+/*
+ * The stream state.  The core (sluice_xlate_stream.c) keeps the event
+ * order sane, so encoders always see
+ *   START (BLOCK_START DELTA* BLOCK_STOP)* MESSAGE_DELTA STOP
+ * possibly cut short by one ERROR, with PINGs anywhere.
+ */
+struct sluice_xlate_stream_s {
+    int                    from;
+    int                    to;
+    unsigned               flags;
+    int                    state;       /* SLUICE_XLATE_RUNNING etc. */
+    int                    rc;          /* 0, or why feed must fail */
+    size_t                 max_held;
+
+    sluice_sse_t           sse;
+    sluice_xlate_emit_pt   emit;
+    void                  *emit_data;
+    sluice_buf_t           frame;       /* the frame being built */
+    sluice_usage_t         usage;
+
+    /* canonical progress, kept by the core */
+    unsigned               started:1;
+    unsigned               block_open:1;
+    unsigned               stopped:1;   /* MESSAGE_DELTA went out */
+    int                    block_kind;
+    unsigned               nblocks;     /* blocks opened so far */
+    int                    stop;
+    char                   stop_seq[128];
+    char                   model[128];
+    char                   id[64];      /* the caller's message id */
+    int64_t                created;
+
+    /* decoder state (upstream side) */
+    int                    up_index;    /* upstream index of open block */
+    int                    up_sub;      /* responses: part / summary index */
+    unsigned               up_skip:1;   /* messages: block not translated */
+    unsigned               up_delta:1;  /* a delta went out for it */
+    unsigned               up_finish:1; /* chat: finish_reason seen */
+    unsigned               up_tool:1;   /* responses: a call was made */
+    int                    up_tools;    /* chat: tool indexes seen */
+    int                    up_stop;     /* chat: finish_reason's stop */
+    sluice_buf_t           up_id;       /* chat: the open call's id */
+
+    /* encoder state (caller side) */
+    unsigned               ntools;      /* chat: tool calls sent */
+    uint64_t               seq;         /* responses: sequence_number */
+    char                   item_id[64]; /* responses: the open item */
+    sluice_buf_t           tool_id;     /* responses: open call's ids */
+    sluice_buf_t           tool_name;
+    sluice_buf_t           acc;         /* responses: open item's text */
+    json_t                *output;      /* responses: items done */
+    size_t                 held;        /* bytes in output and acc */
+};
+
+
+/* sluice_xlate_canon.c: errors, tables, canonical builders */
+int sluice_xlate_fail(sluice_xlate_err_t *err, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int sluice_xlate_refuse(sluice_xlate_ctx_t *x, const char *what,
+    const char *name);
+int sluice_xlate_invalid(sluice_xlate_ctx_t *x, const char *what);
+int sluice_xlate_nomem(sluice_xlate_err_t *err);
+const char *sluice_xlate_dialect_name(int dialect);
+void sluice_xlate_copy_fields(json_t *from, json_t *to,
+    const sluice_xlate_field_t *f, int to_canon);
+json_t *sluice_xlate_part_text(const char *s, size_t len);
+json_t *sluice_xlate_message(json_t *c, const char *role, int merge);
+int sluice_xlate_add_part(json_t *msg, json_t *part);
+int sluice_xlate_join_text(json_t *parts, const char *sep, sluice_buf_t *b);
+int sluice_xlate_has_images(json_t *parts);
+json_t *sluice_xlate_schema(json_t *schema);
+int sluice_xlate_data_url(const char *url, const char **type,
+    size_t *type_len, const char **data);
+void sluice_xlate_rand_id(char *buf, size_t size, const char *prefix);
+int sluice_xlate_error_kind(int status, const char *type);
+const char *sluice_xlate_error_type(int dialect, int kind);
+void sluice_xlate_usage_canon(json_t *u, const sluice_usage_t *usage);
+int sluice_xlate_cut_message(const char *s, size_t len, sluice_buf_t *b);
+int sluice_xlate_dump(json_t *v, sluice_buf_t *out);
+int64_t sluice_xlate_count(json_t *v);
+void sluice_xlate_effort_set(json_t *c, const char *effort);
+const char *sluice_xlate_effort_get(json_t *c);
+json_int_t sluice_xlate_budget_get(json_t *c);
+
+/* sluice_xlate_response.c: error envelopes */
+json_t *sluice_xlate_error_envelope(int dialect, int kind,
+    const char *message, const char *code);
+
+/* per-dialect request decoders and encoders */
+int sluice_xlate_chat_req_decode(sluice_xlate_ctx_t *x, json_t *in,
+    json_t *c);
+json_t *sluice_xlate_chat_req_encode(sluice_xlate_ctx_t *x, json_t *c);
+int sluice_xlate_messages_req_decode(sluice_xlate_ctx_t *x, json_t *in,
+    json_t *c);
+json_t *sluice_xlate_messages_req_encode(sluice_xlate_ctx_t *x, json_t *c);
+int sluice_xlate_responses_req_decode(sluice_xlate_ctx_t *x, json_t *in,
+    json_t *c);
+int sluice_xlate_responses_tools_decode(sluice_xlate_ctx_t *x,
+    json_t *tools, json_t *c);
+json_t *sluice_xlate_responses_req_encode(sluice_xlate_ctx_t *x,
+    json_t *c);
+
+/* per-dialect answer decoders (NULL: not an answer) and encoders */
+json_t *sluice_xlate_chat_resp_decode(json_t *in, sluice_usage_t *u);
+json_t *sluice_xlate_chat_resp_encode(json_t *c);
+json_t *sluice_xlate_messages_resp_decode(json_t *in, sluice_usage_t *u);
+json_t *sluice_xlate_messages_resp_encode(json_t *c);
+json_t *sluice_xlate_responses_resp_decode(json_t *in, sluice_usage_t *u);
+json_t *sluice_xlate_responses_resp_encode(json_t *c);
+
+/* stop reasons to and from each dialect's words */
+int sluice_xlate_chat_stop_decode(const char *reason);
+const char *sluice_xlate_chat_stop_encode(int stop);
+int sluice_xlate_messages_stop_decode(const char *reason);
+const char *sluice_xlate_messages_stop_encode(int stop);
+int sluice_xlate_responses_stop_decode(json_t *response, int tool);
+const char *sluice_xlate_responses_reason_encode(int stop);
+
+/* the caller's usage object made from a sluice_usage_t */
+json_t *sluice_xlate_chat_usage_encode(const sluice_usage_t *u);
+json_t *sluice_xlate_messages_usage_encode(const sluice_usage_t *u);
+json_t *sluice_xlate_responses_usage_encode(const sluice_usage_t *u);
+void sluice_xlate_usage_from_canon(json_t *cu, sluice_usage_t *u);
+
+/* usage objects read into a sluice_usage_t (counts found overwrite) */
+void sluice_xlate_usage_chat(json_t *usage, sluice_usage_t *u);
+void sluice_xlate_usage_messages(json_t *usage, sluice_usage_t *u);
+void sluice_xlate_usage_responses(json_t *usage, sluice_usage_t *u);
+
+/* sluice_xlate_stream.c: the core the decoders and encoders call */
+int sluice_xlate_stream_event(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev);
+int sluice_xlate_stream_error(sluice_xlate_stream_t *st, int kind,
+    const char *message);
+int sluice_xlate_stream_frame(sluice_xlate_stream_t *st, const char *event,
+    json_t *data);
+int sluice_xlate_stream_raw(sluice_xlate_stream_t *st, const char *p,
+    size_t len);
+int sluice_xlate_stream_text(sluice_xlate_stream_t *st, int kind,
+    const char *s, size_t len);
+void sluice_xlate_stream_start(sluice_xlate_stream_t *st, const char *s);
+void sluice_xlate_stream_cat(sluice_xlate_stream_t *st, const char *s);
+void sluice_xlate_stream_cat_json(sluice_xlate_stream_t *st, const char *s,
+    size_t len);
+void sluice_xlate_stream_cat_int(sluice_xlate_stream_t *st, int64_t n);
+int sluice_xlate_stream_end_frame(sluice_xlate_stream_t *st, const char *s);
+
+/* per-dialect stream decoders (one upstream event) and encoders */
+int sluice_xlate_chat_sse_decode(sluice_xlate_stream_t *st,
+    const sluice_sse_event_t *ev, json_t *data);
+int sluice_xlate_chat_sse_encode(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev);
+int sluice_xlate_messages_sse_decode(sluice_xlate_stream_t *st,
+    const sluice_sse_event_t *ev, json_t *data);
+int sluice_xlate_messages_sse_encode(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev);
+int sluice_xlate_responses_sse_decode(sluice_xlate_stream_t *st,
+    const sluice_sse_event_t *ev, json_t *data);
+int sluice_xlate_responses_sse_encode(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev);
+
+#endif
