@@ -12,6 +12,7 @@ typedef struct {
     ngx_http_request_t     *request;
     ngx_http_sluice_ctx_t  *ctx;
     ngx_chain_t            *out;
+    ngx_chain_t            *tail;
     ngx_chain_t           **last;
     ngx_uint_t              n;
     off_t                   size;
@@ -66,7 +67,8 @@ ngx_http_sluice_models_handler(ngx_http_request_t *r)
     }
 
     (*m.last) = NULL;
-    m.out->buf->last_buf = 1;       /* at least one buffer exists */
+    m.tail->buf->last_buf = 1;      /* at least one buffer exists */
+    m.tail->buf->last_in_chain = 1;
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = m.size;
@@ -104,6 +106,7 @@ ngx_http_sluice_models_text(ngx_http_sluice_models_t *m, const char *text,
 
     *m->last = cl;
     m->last = &cl->next;
+    m->tail = cl;
     m->size += len;
 
     return NGX_OK;
