@@ -41,6 +41,7 @@ typedef struct {
     ngx_addr_t                 *redis;          /* NULL: usage off */
     ngx_str_t                   stream;         /* "sluice:usage" */
     ngx_str_t                   spool;          /* spool directory or empty */
+    off_t                       spool_max;      /* bytes per worker file */
     ngx_uint_t                  maxlen;         /* XADD MAXLEN ~ */
     ngx_uint_t                  queue;          /* records held per worker */
 } ngx_http_sluice_main_conf_t;

@@ -216,6 +216,7 @@ ngx_http_sluice_create_main_conf(ngx_conf_t *cf)
      */
 
     mcf->table_mapsize = NGX_CONF_UNSET_SIZE;
+    mcf->spool_max = NGX_CONF_UNSET;
     mcf->maxlen = NGX_CONF_UNSET_UINT;
     mcf->queue = NGX_CONF_UNSET_UINT;
 
@@ -231,6 +232,10 @@ ngx_http_sluice_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(mcf->table_mapsize, 1024 * 1024 * 1024);
     ngx_conf_init_uint_value(mcf->maxlen, 1000000);
     ngx_conf_init_uint_value(mcf->queue, 10000);
+
+    if (mcf->spool_max == NGX_CONF_UNSET) {
+        mcf->spool_max = (off_t) 1024 * 1024 * 1024;
+    }
 
     if (mcf->stream.data == NULL) {
         ngx_str_set(&mcf->stream, "sluice:usage");
@@ -381,6 +386,18 @@ ngx_http_sluice_usage_param(ngx_conf_t *cf, ngx_http_sluice_main_conf_t *mcf,
     if (ngx_strncmp(v->data, "stream=", 7) == 0 && v->len > 7) {
         mcf->stream.data = v->data + 7;
         mcf->stream.len = v->len - 7;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(v->data, "spool_max=", 10) == 0) {
+        s.data = v->data + 10;
+        s.len = v->len - 10;
+        mcf->spool_max = ngx_parse_offset(&s);
+
+        if (mcf->spool_max <= 0) {
+            goto invalid;
+        }
+
         return NGX_CONF_OK;
     }
 

@@ -363,11 +363,12 @@ ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
 
     u->stats.dropped++;
 
+    /* the cycle's log: u->log is quietened while Redis is away */
     if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_FULL)) {
-        ngx_log_error(NGX_LOG_ERR, &u->log, 0,
-                      "sluice: usage queue full (%ui records) and no "
-                      "spool: %ui usage records dropped so far",
-                      u->size, u->stats.dropped);
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "sluice: usage queue full (%ui records) and the "
+                      "spool cannot take more: %ui usage records dropped "
+                      "so far", u->size, u->stats.dropped);
     }
 }
 

@@ -89,6 +89,19 @@ ngx_http_sluice_usage_spool(ngx_http_sluice_usage_t *u,
     if (u->spool_fd != NGX_INVALID_FILE
         || ngx_http_sluice_usage_spool_open(u) == NGX_OK)
     {
+        /* the disk is bounded too: past the cap records count as lost */
+        if (u->spool_size + (off_t) rec->len > u->mcf->spool_max) {
+            /* the cycle's log: u->log is quietened while Redis is away */
+            if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_SPOOL)) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "sluice: usage spool \"%s\" is full "
+                              "(%O bytes), records are being lost",
+                              u->spool_path, u->spool_size);
+            }
+
+            return NGX_ERROR;
+        }
+
         n = ngx_write_fd(u->spool_fd, rec->cmd, rec->len);
 
         if (n == (ssize_t) rec->len) {
