@@ -41,6 +41,13 @@ sub h2 {
     return ($code // 0, $ver // '', $text // '');
 }
 
+# the new groups reach the table through controld's sync
+wait_until(sub {
+    my $r = http('GET', '/v1/models',
+                 { authorization => "Bearer $demo->{token}" });
+    return @{ ($r->{json} || {})->{data} || [] } == 4;
+}, 5);
+
 for my $round (1, 2) {
     my ($code, $ver, $text) = h2('/v1/models');
     is($ver, '2', "models ($round): HTTP/2");
