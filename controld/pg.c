@@ -76,6 +76,7 @@ static void ctld_pg_complete(ctld_pg_t *pg);
 static void ctld_pg_notifies(ctld_pg_t *pg);
 static void ctld_pg_send(ctld_pg_t *pg);
 static int ctld_pg_flush(ctld_pg_t *pg);
+static void ctld_pg_enqueue(ctld_pg_t *pg, ctld_pg_query_t *q);
 static ctld_pg_query_t *ctld_pg_query_new(const char *sql, int nparams,
     const char *const *params, ctld_pg_cb cb, void *arg);
 static int ctld_pg_listen_query(ctld_pg_t *pg, ctld_pg_listen_t *l,
@@ -125,6 +126,22 @@ ctld_pg_on_connect(ctld_pg_t *pg, ctld_pg_connect_cb cb, void *arg)
 }
 
 
+/* appends q; callbacks never run inside the caller: it is sent from the loop */
+static void
+ctld_pg_enqueue(ctld_pg_t *pg, ctld_pg_query_t *q)
+{
+    if (pg->tail != NULL) {
+        pg->tail->next = q;
+
+    } else {
+        pg->head = q;
+    }
+
+    pg->tail = q;
+    event_active(pg->kick, EV_TIMEOUT, 0);
+}
+
+
 int
 ctld_pg_query(ctld_pg_t *pg, const char *sql, int nparams,
     const char *const *params, ctld_pg_cb cb, void *arg)
@@ -141,17 +158,7 @@ ctld_pg_query(ctld_pg_t *pg, const char *sql, int nparams,
         return CTLD_ERROR;
     }
 
-    if (pg->tail != NULL) {
-        pg->tail->next = q;
-
-    } else {
-        pg->head = q;
-    }
-
-    pg->tail = q;
-
-    /* callbacks never run inside ctld_pg_query(): send from the loop */
-    event_active(pg->kick, EV_TIMEOUT, 0);
+    ctld_pg_enqueue(pg, q);
 
     return CTLD_OK;
 }
@@ -184,15 +191,7 @@ ctld_pg_listen(ctld_pg_t *pg, const char *channel, ctld_pg_notify_cb cb,
         return CTLD_ERROR;
     }
 
-    if (pg->tail != NULL) {
-        pg->tail->next = q;
-
-    } else {
-        pg->head = q;
-    }
-
-    pg->tail = q;
-    event_active(pg->kick, EV_TIMEOUT, 0);
+    ctld_pg_enqueue(pg, q);
 
     return CTLD_OK;
 }

@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                   table_path;
     ngx_shm_zone_t             *zone;           /* sluice_zone */
+    ngx_int_t                   rid_index;      /* of $request_id */
     size_t                      table_mapsize;
 
     /* sluice_usage */
@@ -121,6 +122,12 @@ extern ngx_module_t  ngx_http_sluice_filter_module;
 /* ngx_http_sluice_ctx.c: find or create the context (survives redirects) */
 ngx_http_sluice_ctx_t *ngx_http_sluice_get_ctx(ngx_http_request_t *r);
 ngx_http_sluice_ctx_t *ngx_http_sluice_create_ctx(ngx_http_request_t *r);
+/*
+ * $request_id, indexed so it is computed once per request: the header,
+ * the error body and the usage record all see the same id.  Empty when
+ * unavailable; points into request memory.
+ */
+void ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid);
 /* ms since the request started, rounded up, >= 1 */
 ngx_msec_t ngx_http_sluice_elapsed(ngx_http_request_t *r);
 

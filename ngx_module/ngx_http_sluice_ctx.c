@@ -88,3 +88,21 @@ ngx_http_sluice_elapsed(ngx_http_request_t *r)
 
     return us <= 0 ? 1 : (ngx_msec_t) ((us + 999) / 1000);
 }
+
+
+void
+ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid)
+{
+    ngx_http_variable_value_t    *vv;
+    ngx_http_sluice_main_conf_t  *mcf;
+
+    ngx_str_null(rid);
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_sluice_module);
+    vv = ngx_http_get_indexed_variable(r, mcf->rid_index);
+
+    if (vv != NULL && !vv->not_found) {
+        rid->data = vv->data;
+        rid->len = vv->len;
+    }
+}

@@ -33,35 +33,7 @@ static ngx_http_sluice_error_code_t  ngx_http_sluice_error_codes[] = {
 static size_t ngx_http_sluice_error_body(u_char *p, u_char *end,
     ngx_uint_t dialect, const char *code, const char *message,
     ngx_str_t *rid);
-static ngx_str_t *ngx_http_sluice_request_id(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sluice_error_allow(ngx_http_request_t *r);
-
-
-static ngx_str_t *
-ngx_http_sluice_request_id(ngx_http_request_t *r)
-{
-    static ngx_str_t            name = ngx_string("request_id");
-    static ngx_str_t            none = ngx_string("");
-    ngx_str_t                  *rid;
-    ngx_http_variable_value_t  *vv;
-
-    vv = ngx_http_get_variable(r, &name, ngx_hash_key(name.data, name.len));
-
-    if (vv == NULL || vv->not_found) {
-        return &none;
-    }
-
-    rid = ngx_palloc(r->pool, sizeof(ngx_str_t));
-    if (rid == NULL) {
-        return &none;
-    }
-
-    /* request_id is 32 hex digits: safe to place in JSON as is */
-    rid->len = vv->len;
-    rid->data = vv->data;
-
-    return rid;
-}
 
 
 static size_t
@@ -109,7 +81,7 @@ ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
     size_t        len;
     ngx_int_t     rc;
     ngx_buf_t    *b;
-    ngx_str_t    *rid;
+    ngx_str_t     rid;
     ngx_chain_t   out;
 
     if (r->header_sent) {
@@ -120,8 +92,9 @@ ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
         r->keepalive = 0;
     }
 
-    rid = ngx_http_sluice_request_id(r);
-    len = 256 + 2 * ngx_strlen(code) + 6 * ngx_strlen(message) + rid->len;
+    /* 32 hex digits: safe to place in JSON as they are */
+    ngx_http_sluice_request_id(r, &rid);
+    len = 256 + 2 * ngx_strlen(code) + 6 * ngx_strlen(message) + rid.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -129,7 +102,7 @@ ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
     }
 
     b->last += ngx_http_sluice_error_body(b->pos, b->end, dialect, code,
-                                          message, rid);
+                                          message, &rid);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 

@@ -139,24 +139,11 @@ ngx_module_t  ngx_http_sluice_filter_module = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
-/* index of $request_id, set per configuration cycle */
-static ngx_int_t                         ngx_http_sluice_filter_rid_index;
 
 
 static ngx_int_t
 ngx_http_sluice_filter_init(ngx_conf_t *cf)
 {
-    static ngx_str_t  name = ngx_string("request_id");
-
-    /*
-     * Indexing $request_id makes its value cached per request, so the
-     * header, the error body and the usage record all see the same id.
-     */
-    ngx_http_sluice_filter_rid_index = ngx_http_get_variable_index(cf, &name);
-    if (ngx_http_sluice_filter_rid_index == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_sluice_header_filter;
 
@@ -204,13 +191,13 @@ ngx_http_sluice_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
 {
-    ngx_uint_t                  i;
-    ngx_list_part_t            *part;
-    ngx_table_elt_t            *h;
-    ngx_http_variable_value_t  *vv;
+    ngx_str_t         rid;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
 
-    vv = ngx_http_get_indexed_variable(r, ngx_http_sluice_filter_rid_index);
-    if (vv == NULL || vv->not_found || vv->len == 0) {
+    ngx_http_sluice_request_id(r, &rid);
+    if (rid.len == 0) {
         return NGX_OK;
     }
 
@@ -246,8 +233,7 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
 
     h->hash = 1;
     ngx_str_set(&h->key, "X-Request-Id");
-    h->value.data = vv->data;
-    h->value.len = vv->len;
+    h->value = rid;
     h->lowcase_key = NULL;
 
     return NGX_OK;

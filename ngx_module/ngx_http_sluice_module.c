@@ -161,6 +161,16 @@ ngx_http_sluice_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
 static ngx_int_t
 ngx_http_sluice_postconfiguration(ngx_conf_t *cf)
 {
+    static ngx_str_t              rid = ngx_string("request_id");
+    ngx_http_sluice_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_sluice_module);
+
+    mcf->rid_index = ngx_http_get_variable_index(cf, &rid);
+    if (mcf->rid_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_sluice_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
                                     ngx_http_sluice_access_handler)
         != NGX_OK

@@ -49,8 +49,6 @@ static void ngx_http_sluice_usage_values(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_str_t *v, u_char *buf);
 static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
     int64_t n);
-static ngx_str_t *ngx_http_sluice_usage_request_id(ngx_http_request_t *r,
-    ngx_str_t *rid);
 static ngx_uint_t ngx_http_sluice_usage_status(ngx_http_request_t *r);
 static void ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
@@ -209,7 +207,7 @@ ngx_http_sluice_usage_values(ngx_http_request_t *r,
     ngx_memzero(v, NGX_HTTP_SLUICE_U_N * sizeof(ngx_str_t));
 
     ngx_str_set(&v[NGX_HTTP_SLUICE_U_V], "1");
-    ngx_http_sluice_usage_request_id(r, &v[NGX_HTTP_SLUICE_U_RID]);
+    ngx_http_sluice_request_id(r, &v[NGX_HTTP_SLUICE_U_RID]);
     v[NGX_HTTP_SLUICE_U_KEY] = ctx->key_id;
     v[NGX_HTTP_SLUICE_U_USER] = ctx->user;
     v[NGX_HTTP_SLUICE_U_PROJECT] = ctx->project;
@@ -285,28 +283,6 @@ ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v, int64_t n)
     v->len = p - v->data;
 
     return p;
-}
-
-
-static ngx_str_t *
-ngx_http_sluice_usage_request_id(ngx_http_request_t *r, ngx_str_t *rid)
-{
-    static ngx_str_t            name = ngx_string("request_id");
-    static ngx_uint_t           key;
-    ngx_http_variable_value_t  *vv;
-
-    if (key == 0) {
-        key = ngx_hash_key(name.data, name.len);
-    }
-
-    vv = ngx_http_get_variable(r, &name, key);
-
-    if (vv && !vv->not_found) {
-        rid->data = vv->data;
-        rid->len = vv->len;
-    }
-
-    return rid;
 }
 
 
