@@ -34,6 +34,8 @@ typedef int (*sluice_xlate_sse_encode_pt)(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
 
 
+static int sluice_xlate_stream_enter(sluice_xlate_stream_t *st,
+    sluice_xlate_emit_pt emit, void *data);
 static int sluice_xlate_stream_sse(void *data, const sluice_sse_event_t *ev);
 static int sluice_xlate_stream_encode(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
@@ -106,22 +108,34 @@ sluice_xlate_stream_create(int from, int to, unsigned flags, size_t max)
 }
 
 
+/*
+ * The common start of feed, finish, abort and ping: 1 when the stream
+ * still runs (the emitter is then set), 0 when it failed or has ended.
+ */
+static int
+sluice_xlate_stream_enter(sluice_xlate_stream_t *st,
+    sluice_xlate_emit_pt emit, void *data)
+{
+    if (st->rc || st->state != SLUICE_XLATE_RUNNING) {
+        return 0;
+    }
+
+    st->emit = emit;
+    st->emit_data = data;
+
+    return 1;
+}
+
+
 int
 sluice_xlate_stream_feed(sluice_xlate_stream_t *st, const char *p,
     size_t len, sluice_xlate_emit_pt emit, void *data)
 {
     int  rc;
 
-    if (st->rc) {
-        return SLUICE_XLATE_ERROR;
+    if (!sluice_xlate_stream_enter(st, emit, data)) {
+        return st->rc ? SLUICE_XLATE_ERROR : SLUICE_XLATE_OK;
     }
-
-    if (st->state != SLUICE_XLATE_RUNNING) {
-        return SLUICE_XLATE_OK;
-    }
-
-    st->emit = emit;
-    st->emit_data = data;
 
     rc = sluice_sse_feed(&st->sse, (const uint8_t *) p, len);
 
@@ -143,16 +157,9 @@ int
 sluice_xlate_stream_finish(sluice_xlate_stream_t *st,
     sluice_xlate_emit_pt emit, void *data)
 {
-    if (st->rc) {
-        return SLUICE_XLATE_ERROR;
+    if (!sluice_xlate_stream_enter(st, emit, data)) {
+        return st->rc ? SLUICE_XLATE_ERROR : SLUICE_XLATE_OK;
     }
-
-    if (st->state != SLUICE_XLATE_RUNNING) {
-        return SLUICE_XLATE_OK;
-    }
-
-    st->emit = emit;
-    st->emit_data = data;
 
     /* a chat upstream that said finish_reason said enough */
     if (st->from == SLUICE_XLATE_CHAT && st->up_finish) {
@@ -171,16 +178,9 @@ int
 sluice_xlate_stream_abort(sluice_xlate_stream_t *st, const char *message,
     sluice_xlate_emit_pt emit, void *data)
 {
-    if (st->rc) {
-        return SLUICE_XLATE_ERROR;
+    if (!sluice_xlate_stream_enter(st, emit, data)) {
+        return st->rc ? SLUICE_XLATE_ERROR : SLUICE_XLATE_OK;
     }
-
-    if (st->state != SLUICE_XLATE_RUNNING) {
-        return SLUICE_XLATE_OK;
-    }
-
-    st->emit = emit;
-    st->emit_data = data;
 
     sluice_xlate_stream_error(st, SLUICE_XLATE_E_SERVER, message);
 
@@ -192,16 +192,9 @@ int
 sluice_xlate_stream_ping(sluice_xlate_stream_t *st,
     sluice_xlate_emit_pt emit, void *data)
 {
-    if (st->rc) {
-        return SLUICE_XLATE_ERROR;
+    if (!sluice_xlate_stream_enter(st, emit, data)) {
+        return st->rc ? SLUICE_XLATE_ERROR : SLUICE_XLATE_OK;
     }
-
-    if (st->state != SLUICE_XLATE_RUNNING) {
-        return SLUICE_XLATE_OK;
-    }
-
-    st->emit = emit;
-    st->emit_data = data;
 
     return sluice_xlate_stream_raw(st, ": ping\n\n", 8) ? SLUICE_XLATE_ERROR
                                                         : SLUICE_XLATE_OK;
