@@ -100,7 +100,9 @@ lint:
 
 # libFuzzer targets: the dialect translators, one binary per kind
 # (requests, answers, streams, seeded from t/xlate and the client
-# fixtures), then the JSON scanner and the table format; FUZZ_SECONDS each.
+# fixtures), then the JSON scanner and the table format, then the token
+# estimator (checked against the JSON scanner, seeded with the request
+# bodies); FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
 FUZZ_KINDS  := request response stream
 
@@ -132,6 +134,18 @@ fuzz:
 	    $(BUILD)/fuzz/fuzz_$$core -max_total_time=$(FUZZ_SECONDS) \
 	        -max_len=65536 $(BUILD)/fuzz/corpus-$$core 2>&1 | tail -3; \
 	done
+	@set -eo pipefail; \
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Ingx_module \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
+	    -o $(BUILD)/fuzz/fuzz_estimate t/fuzz/fuzz_estimate.c \
+	    ngx_module/sluice_estimate.c ngx_module/sluice_json.c; \
+	mkdir -p $(BUILD)/fuzz/corpus-estimate; \
+	echo "fuzz: estimate for $(FUZZ_SECONDS) s"; \
+	$(BUILD)/fuzz/fuzz_estimate -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=262144 -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-estimate $(BUILD)/fuzz/seed/estimate \
+	    2>&1 | tail -15
 
 # the integration tests against an ASan/UBSan build of the module
 san: all

@@ -210,6 +210,7 @@ static const ctld_admin_field_t  ctld_admin_group_fields[] = {
     { "strategy", CTLD_ADMIN_F_ENUM, 0,
       "weighted|static|failover|scored|script", 16 },
     { "description", CTLD_ADMIN_F_TEXT, CTLD_ADMIN_NULLABLE, NULL, 4096 },
+    { "idle_timeout_ms", CTLD_ADMIN_F_UINT, CTLD_ADMIN_NULLABLE, NULL, 0 },
     { "targets", CTLD_ADMIN_F_NAMES, 0, CTLD_TARGET_CHARS, 256 },
     { NULL, 0, 0, NULL, 0 }
 };
@@ -223,6 +224,7 @@ static const ctld_admin_ref_t  ctld_admin_group_refs[] = {
 #define CTLD_GROUP_JSON                                                       \
     "json_build_object('id', g.id, 'name', g.name, "                          \
     "'strategy', g.strategy, 'description', g.description, "                  \
+    "'idle_timeout_ms', g.idle_timeout_ms, "                                  \
     "'targets', coalesce((SELECT json_agg(t.name ORDER BY gt.position, "      \
     "t.id) FROM group_targets gt JOIN targets t ON t.id = gt.target_id "      \
     "WHERE gt.group_id = g.id), '[]'::json), " CTLD_STAMPS("g") ")"
@@ -255,9 +257,11 @@ const ctld_admin_resource_t  ctld_admin_groups = {
     CTLD_ITEM("model_groups"),
 
     CTLD_GROUP_WANTED(1)
-    "g AS (INSERT INTO model_groups (name, strategy, description) "
+    "g AS (INSERT INTO model_groups (name, strategy, description, "
+    "idle_timeout_ms) "
     "SELECT b->>'name', coalesce(b->>'strategy', 'weighted'), "
-    "b->>'description' FROM s WHERE NOT EXISTS (SELECT 1 FROM m) "
+    "b->>'description', (b->>'idle_timeout_ms')::int FROM s "
+    "WHERE NOT EXISTS (SELECT 1 FROM m) "
     "RETURNING id), "
     "l AS (" CTLD_GROUP_LINK ")"
     CTLD_GROUP_RESULT,
@@ -269,7 +273,8 @@ const ctld_admin_resource_t  ctld_admin_groups = {
      */
     CTLD_GROUP_WANTED(3)
     "g AS (UPDATE model_groups SET " CTLD_SET("name") ", "
-    CTLD_SET("strategy") ", " CTLD_SET("description") " FROM s "
+    CTLD_SET("strategy") ", " CTLD_SET("description") ", "
+    CTLD_SET_AS("idle_timeout_ms", "(b->>'idle_timeout_ms')::int") " FROM s "
     "WHERE id = " CTLD_ITEM("model_groups")
     " AND NOT EXISTS (SELECT 1 FROM m) RETURNING model_groups.id), "
     "d AS (DELETE FROM group_targets x USING g, s "

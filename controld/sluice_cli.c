@@ -126,6 +126,7 @@ static const cli_opt_t  cli_group[] = {
     { "name", "name", CLI_STR },
     { "strategy", "strategy", CLI_STR },
     { "description", "description", CLI_STR },
+    { "idle-timeout-ms", "idle_timeout_ms", CLI_INT },
     { "target", "targets", CLI_LIST },
     { NULL, NULL, 0 }
 };
@@ -660,7 +661,8 @@ cli_usage(FILE *f)
 "              [--credential SECRET | --credential-env VARIABLE]\n"
 "  targets create --name N --provider P --model M [--weight W]\n"
 "              [--capabilities JSON] [--prices JSON]\n"
-"  groups create --name N [--strategy S] [--description D] --target T...\n"
+"  groups create --name N [--strategy S] [--description D]\n"
+"                [--idle-timeout-ms MS] --target T...\n"
 "  users create --name N [--email E]\n"
 "  projects create --name N [--description D]\n"
 "  RESOURCE list | show NAME | update NAME --option... | delete NAME\n"

@@ -18,7 +18,8 @@
 
 #define CTLD_SYNC_GROUPS_SQL                                                  \
     "SELECT g.name, g.strategy, t.id, t.weight, pr.name, pr.dialect,"         \
-    " t.model, pr.base_url, pr.auth_kind, COALESCE(pr.credential, '')"        \
+    " t.model, pr.base_url, pr.auth_kind, COALESCE(pr.credential, ''),"       \
+    " COALESCE(g.idle_timeout_ms, 0)"                                         \
     " FROM model_groups g"                                                    \
     " LEFT JOIN group_targets gt ON gt.group_id = g.id"                       \
     " LEFT JOIN targets t ON t.id = gt.target_id"                             \
@@ -199,9 +200,13 @@ ctld_sync_group(ctld_sync_t *s, PGresult *res, int *row,
     s->buf.len = 0;
     cnt->rows++;
 
-    if (ctld_sync_buf_add(&s->buf, "1\t%s\t%s", name, PQgetvalue(res, r, 1))
-        != CTLD_OK)
-    {
+    /* "1 name strategy [idle_timeout_ms]": the default is left implicit */
+    rc = strcmp(PQgetvalue(res, r, 10), "0") == 0
+         ? ctld_sync_buf_add(&s->buf, "1\t%s\t%s", name,
+                             PQgetvalue(res, r, 1))
+         : ctld_sync_buf_add(&s->buf, "1\t%s\t%s\t%s", name,
+                             PQgetvalue(res, r, 1), PQgetvalue(res, r, 10));
+    if (rc != CTLD_OK) {
         return CTLD_ERROR;
     }
 

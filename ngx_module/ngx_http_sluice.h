@@ -22,8 +22,12 @@
 
 /* endpoints served by the gateway handler */
 #define NGX_HTTP_SLUICE_EP_NONE      0
-#define NGX_HTTP_SLUICE_EP_CHAT      1
+#define NGX_HTTP_SLUICE_EP_GENERATE  1      /* chat, responses, messages */
 #define NGX_HTTP_SLUICE_EP_MODELS    2
+#define NGX_HTTP_SLUICE_EP_COUNT     3      /* messages/count_tokens */
+
+/* a group's upstream idle timeout when it names none */
+#define NGX_HTTP_SLUICE_IDLE_TIMEOUT 120000
 
 
 typedef struct {
@@ -90,6 +94,11 @@ typedef struct {
     struct sockaddr            *sockaddr;
     socklen_t                   socklen;
     ngx_uint_t                  attempts;
+    ngx_msec_t                  idle_timeout;   /* upstream read timeout */
+    ngx_str_t                   anthropic_version; /* to messages targets */
+    ngx_str_t                   anthropic_beta;
+    void                       *names;          /* sluice_xlate_names_t */
+    ngx_uint_t                  failed_status;  /* a stream that broke */
 
     ngx_int_t                   body_rc;        /* mirror-style re-entry */
 
@@ -97,6 +106,7 @@ typedef struct {
     ngx_uint_t                  err_status;
     const char                 *err_code;
     const char                 *err_message;
+    ngx_str_t                   answer;         /* our own 200 JSON */
 
     /* filled by the response filters; -1 when unknown */
     ngx_int_t                   in_tokens;
@@ -111,6 +121,7 @@ typedef struct {
     unsigned                    stream:1;       /* body asked for stream */
     unsigned                    inject_usage:1; /* we set include_usage */
     unsigned                    routed:1;       /* a target was chosen */
+    unsigned                    xlate:1;        /* dialects differ */
     unsigned                    logged:1;       /* usage record queued */
 } ngx_http_sluice_ctx_t;
 
@@ -136,6 +147,18 @@ ngx_int_t ngx_http_sluice_error_send(ngx_http_request_t *r,
     ngx_uint_t dialect, ngx_uint_t status, const char *code,
     const char *message);
 ngx_int_t ngx_http_sluice_error_handler(ngx_http_request_t *r);
+/* the caller's error envelope in a buffer of r->pool, NULL on error */
+ngx_buf_t *ngx_http_sluice_error_json(ngx_http_request_t *r,
+    ngx_uint_t dialect, ngx_uint_t status, const char *code,
+    const char *message);
+/* Anthropic's error.type for an HTTP status */
+const char *ngx_http_sluice_error_anthropic_type(ngx_uint_t status);
+/* status, JSON headers and b as the whole body */
+ngx_int_t ngx_http_sluice_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_buf_t *b);
+/* sends a 200 JSON answer from a phase handler and finalizes */
+ngx_int_t ngx_http_sluice_answer_phase(ngx_http_request_t *r,
+    ngx_str_t *json);
 /* sends from a phase handler and finalizes: return its result */
 ngx_int_t ngx_http_sluice_error_phase(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
@@ -157,6 +180,17 @@ ngx_int_t ngx_http_sluice_access_handler(ngx_http_request_t *r);
 
 /* ngx_http_sluice_route.c: PRECONTENT, body, group, target, rewrite */
 ngx_int_t ngx_http_sluice_route_handler(ngx_http_request_t *r);
+
+/* ngx_http_sluice_dialect.c: the target's dialect, path and body */
+ngx_int_t ngx_http_sluice_dialect_of(const char *p, size_t len);
+ngx_int_t ngx_http_sluice_dialect_target(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, const char *base, size_t len);
+ngx_int_t ngx_http_sluice_dialect_translate(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len);
+
+/* ngx_http_sluice_count.c: messages/count_tokens, an estimate */
+ngx_int_t ngx_http_sluice_count(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len);
 
 /* ngx_http_sluice_models.c: GET /v1/models content handler */
 ngx_int_t ngx_http_sluice_models_handler(ngx_http_request_t *r);

@@ -169,6 +169,38 @@ ngx_http_sluice_balancer_init_upstream(ngx_conf_t *cf,
 }
 
 
+/*
+ * The group's idle timeout is the provider's read timeout: a copy of the
+ * location's upstream settings for this request only (the conf itself is
+ * shared by every request of the location).
+ */
+static ngx_int_t
+ngx_http_sluice_balancer_timeout(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx)
+{
+    ngx_http_upstream_t       *u;
+    ngx_http_upstream_conf_t  *conf;
+
+    u = r->upstream;
+
+    if (ctx->idle_timeout == 0 || u->conf->read_timeout == ctx->idle_timeout)
+    {
+        return NGX_OK;
+    }
+
+    conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
+    if (conf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(conf, u->conf, sizeof(ngx_http_upstream_conf_t));
+    conf->read_timeout = ctx->idle_timeout;
+    u->conf = conf;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
@@ -192,6 +224,10 @@ ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     bp->ctx = ctx;
     bp->upstream = r->upstream;
     bp->conf = us->peer.data;
+
+    if (ngx_http_sluice_balancer_timeout(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /* plain HTTP pools by address; TLS by address and name */
     if (ctx->scheme.len == 5) {

@@ -31,14 +31,14 @@ static ngx_http_sluice_error_code_t  ngx_http_sluice_error_codes[] = {
 
 
 static size_t ngx_http_sluice_error_body(u_char *p, u_char *end,
-    ngx_uint_t dialect, const char *code, const char *message,
-    ngx_str_t *rid);
+    ngx_uint_t dialect, ngx_uint_t status, const char *code,
+    const char *message, ngx_str_t *rid);
 static ngx_int_t ngx_http_sluice_error_allow(ngx_http_request_t *r);
 
 
 static size_t
 ngx_http_sluice_error_body(u_char *p, u_char *end, ngx_uint_t dialect,
-    const char *code, const char *message, ngx_str_t *rid)
+    ngx_uint_t status, const char *code, const char *message, ngx_str_t *rid)
 {
     u_char  *start;
     size_t   len;
@@ -49,7 +49,8 @@ ngx_http_sluice_error_body(u_char *p, u_char *end, ngx_uint_t dialect,
     if (dialect == NGX_HTTP_SLUICE_MESSAGES) {
         p = ngx_slprintf(p, end,
                          "{\"type\":\"error\",\"error\":{\"type\":\"%s\","
-                         "\"message\":\"", code);
+                         "\"message\":\"",
+                         ngx_http_sluice_error_anthropic_type(status));
     } else {
         p = ngx_slprintf(p, end, "{\"error\":{\"message\":\"");
     }
@@ -62,7 +63,8 @@ ngx_http_sluice_error_body(u_char *p, u_char *end, ngx_uint_t dialect,
     }
 
     if (dialect == NGX_HTTP_SLUICE_MESSAGES) {
-        p = ngx_slprintf(p, end, "\"},\"request_id\":\"%V\"}\n", rid);
+        p = ngx_slprintf(p, end, "\",\"code\":\"%s\"},\"request_id\":\"%V\"}\n",
+                         code, rid);
     } else {
         p = ngx_slprintf(p, end,
                          "\",\"type\":\"%s\",\"code\":\"%s\","
@@ -74,23 +76,64 @@ ngx_http_sluice_error_body(u_char *p, u_char *end, ngx_uint_t dialect,
 }
 
 
+/* Anthropic's error.type for a status; clients act on these names */
+const char *
+ngx_http_sluice_error_anthropic_type(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "invalid_request_error";
+    case NGX_HTTP_UNAUTHORIZED:
+        return "authentication_error";
+    case NGX_HTTP_FORBIDDEN:
+        return "permission_error";
+    case NGX_HTTP_NOT_FOUND:
+        return "not_found_error";
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "request_too_large";
+    case 429:
+        return "rate_limit_error";
+    case 529:
+        return "overloaded_error";
+    default:
+        return status < 500 ? "invalid_request_error" : "api_error";
+    }
+}
+
+
 ngx_int_t
 ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
     ngx_uint_t status, const char *code, const char *message)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_str_t     rid;
-    ngx_chain_t   out;
+    ngx_buf_t  *b;
 
     if (r->header_sent) {
         return NGX_ERROR;
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
+    b = ngx_http_sluice_error_json(r, dialect, status, code, message);
+    if (b == NULL) {
+        return NGX_ERROR;
     }
+
+    if (status == NGX_HTTP_NOT_ALLOWED
+        && ngx_http_sluice_error_allow(r) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_sluice_send_json(r, status, b);
+}
+
+
+/* the envelope of the dialect in a buffer of r->pool */
+ngx_buf_t *
+ngx_http_sluice_error_json(ngx_http_request_t *r, ngx_uint_t dialect,
+    ngx_uint_t status, const char *code, const char *message)
+{
+    size_t      len;
+    ngx_buf_t  *b;
+    ngx_str_t   rid;
 
     /* 32 hex digits: safe to place in JSON as they are */
     ngx_http_sluice_request_id(r, &rid);
@@ -98,11 +141,27 @@ ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    b->last += ngx_http_sluice_error_body(b->pos, b->end, dialect, code,
-                                          message, &rid);
+    b->last += ngx_http_sluice_error_body(b->pos, b->end, dialect, status,
+                                          code, message, &rid);
+    return b;
+}
+
+
+/* a whole JSON answer of ours: status, headers, body */
+ngx_int_t
+ngx_http_sluice_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -116,12 +175,6 @@ ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
-    if (status == NGX_HTTP_NOT_ALLOWED
-        && ngx_http_sluice_error_allow(r) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
@@ -132,6 +185,33 @@ ngx_http_sluice_error_send(ngx_http_request_t *r, ngx_uint_t dialect,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* a 200 answer made while the body was read, sent from the phase */
+ngx_int_t
+ngx_http_sluice_answer_phase(ngx_http_request_t *r, ngx_str_t *json)
+{
+    ngx_int_t   rc;
+    ngx_buf_t  *b;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = json->data;
+    b->last = json->data + json->len;
+    b->memory = 1;
+
+    rc = ngx_http_sluice_send_json(r, NGX_HTTP_OK, b);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, rc);
+    return NGX_DONE;
 }
 
 

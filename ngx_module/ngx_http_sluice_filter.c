@@ -5,6 +5,7 @@
  */
 
 #include "ngx_http_sluice.h"
+#include "ngx_http_sluice_filter.h"
 #include "sluice_sse.h"
 #include "sluice_usage_json.h"
 
@@ -12,6 +13,7 @@
 #define NGX_HTTP_SLUICE_FILTER_NONE   0
 #define NGX_HTTP_SLUICE_FILTER_JSON   1
 #define NGX_HTTP_SLUICE_FILTER_SSE    2
+#define NGX_HTTP_SLUICE_FILTER_XLATE  3
 
 /* most bytes held for one SSE event, or copied of one JSON body */
 #define NGX_HTTP_SLUICE_FILTER_MAX    (1024 * 1024)
@@ -60,7 +62,13 @@ typedef struct {
     ngx_chain_t                   *free;     /* bufs referring to input */
     ngx_chain_t                   *free_mem; /* chunk copies */
 
+    ngx_http_sluice_xfilter_t     *xf;       /* mode XLATE */
+    ngx_uint_t                     events;   /* SSE events seen */
+    void                         (*finalize)(ngx_http_request_t *r,
+                                     ngx_int_t rc);  /* the proxy's */
+
     unsigned                       drop:1;   /* cut the usage chunk */
+    unsigned                       failing:1; /* our error frame goes */
     unsigned                       skip_lf:1; /* cut event ended in CR */
     unsigned                       raw:1;    /* gave up parsing */
     unsigned                       over:1;   /* JSON body beyond the cap */
@@ -103,6 +111,10 @@ static ngx_int_t ngx_http_sluice_filter_output(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f);
 static ngx_int_t ngx_http_sluice_filter_mem_add(ngx_log_t *log,
     ngx_http_sluice_filter_mem_t *m, u_char *p, size_t n);
+static void ngx_http_sluice_filter_finalize(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_sluice_filter_fail(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_uint_t status);
 
 
 static ngx_http_module_t  ngx_http_sluice_filter_module_ctx = {
@@ -141,6 +153,20 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 
+ngx_int_t
+ngx_http_sluice_filter_next_header(ngx_http_request_t *r)
+{
+    return ngx_http_next_header_filter(r);
+}
+
+
+ngx_int_t
+ngx_http_sluice_filter_next_body(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    return ngx_http_next_body_filter(r, in);
+}
+
+
 static ngx_int_t
 ngx_http_sluice_filter_init(ngx_conf_t *cf)
 {
@@ -175,12 +201,15 @@ ngx_http_sluice_header_filter(ngx_http_request_t *r)
     ctx->filter = NULL;
 
     /* only answers that come from a provider are read */
-    if (ctx->routed
-        && r->upstream
-        && r->upstream->peer.connection
-        && ngx_http_sluice_filter_start(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (ctx->routed && r->upstream && r->upstream->peer.connection) {
+        switch (ngx_http_sluice_filter_start(r, ctx)) {
+        case NGX_OK:
+            break;
+        case NGX_DONE:
+            return NGX_OK;      /* held until translated */
+        default:
+            return NGX_ERROR;
+        }
     }
 
     return ngx_http_next_header_filter(r);
@@ -244,6 +273,7 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_sluice_filter_start(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
 {
+    ngx_int_t                      rc;
     ngx_uint_t                     mode;
     ngx_pool_cleanup_t            *cln;
     ngx_http_sluice_filter_ctx_t  *f;
@@ -277,8 +307,20 @@ ngx_http_sluice_filter_start(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
     sluice_sse_init(&f->sse, NGX_HTTP_SLUICE_FILTER_MAX,
                     ngx_http_sluice_filter_event, f);
 
+    rc = NGX_OK;
+
+    if (ctx->xlate) {
+        f->mode = NGX_HTTP_SLUICE_FILTER_XLATE;
+        rc = ngx_http_sluice_xfilter_start(r, ctx,
+                                    mode == NGX_HTTP_SLUICE_FILTER_SSE,
+                                    &f->xf);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
     if (mode == NGX_HTTP_SLUICE_FILTER_SSE) {
-        f->drop = ctx->inject_usage;
+        f->drop = ctx->inject_usage && !ctx->xlate;
 
         /* a stream must flow event by event, whatever the location says */
         r->upstream->buffering = 0;
@@ -286,12 +328,18 @@ ngx_http_sluice_filter_start(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
         ngx_http_clear_accept_ranges(r);
     }
 
+    /* a provider failing after its header: told in the caller's dialect */
+    if (mode == NGX_HTTP_SLUICE_FILTER_SSE || rc == NGX_DONE) {
+        f->finalize = r->upstream->finalize_request;
+        r->upstream->finalize_request = ngx_http_sluice_filter_finalize;
+    }
+
     r->filter_need_in_memory = 1;
 
     ctx->filter = f;
     ngx_http_set_ctx(r, f, ngx_http_sluice_filter_module);
 
-    return NGX_OK;
+    return rc;
 }
 
 
@@ -343,8 +391,12 @@ ngx_http_sluice_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     f = ngx_http_get_module_ctx(r, ngx_http_sluice_filter_module);
 
-    if (f == NULL) {
+    if (f == NULL || f->failing) {
         return ngx_http_next_body_filter(r, in);
+    }
+
+    if (f->mode == NGX_HTTP_SLUICE_FILTER_XLATE) {
+        return ngx_http_sluice_xfilter_body(r, f->xf, in);
     }
 
     if (f->mode == NGX_HTTP_SLUICE_FILTER_JSON) {
@@ -516,6 +568,8 @@ ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
 {
     int                            rc, usage_only;
     ngx_http_sluice_filter_ctx_t  *f = data;
+
+    f->events++;
 
     if (!sluice_usage_hint(ev->data, ev->data_len)) {
         return 0;
@@ -830,4 +884,112 @@ ngx_http_sluice_filter_mem_add(ngx_log_t *log, ngx_http_sluice_filter_mem_t *m,
     m->len += n;
 
     return NGX_OK;
+}
+
+
+/*
+ * Wraps the proxy's finalize_request for streams and held answers: when
+ * the provider fails after its header (the idle timeout, a cut
+ * connection), the caller gets an error in its own dialect before nginx
+ * closes the connection, and the usage record says the request failed.
+ */
+static void
+ngx_http_sluice_filter_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_uint_t                     status;
+    ngx_http_sluice_filter_ctx_t  *f;
+
+    f = ngx_http_get_module_ctx(r, ngx_http_sluice_filter_module);
+
+    if (f == NULL) {
+        return;                 /* cannot be: no redirect after a header */
+    }
+
+    f->finalize(r, rc);
+
+    if (rc < NGX_HTTP_SPECIAL_RESPONSE
+        || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || r->connection->error)
+    {
+        return;
+    }
+
+    status = (rc == NGX_HTTP_GATEWAY_TIME_OUT) ? NGX_HTTP_GATEWAY_TIME_OUT
+                                               : NGX_HTTP_BAD_GATEWAY;
+
+    if (f->sctx->failed_status == 0) {
+        f->sctx->failed_status = status;
+    }
+
+    if (f->mode == NGX_HTTP_SLUICE_FILTER_XLATE) {
+        (void) ngx_http_sluice_xfilter_fail(r, f->xf, status);
+        return;
+    }
+
+    (void) ngx_http_sluice_filter_fail(r, f, status);
+}
+
+
+/* a passed-through stream broke: an error event of its own dialect */
+static ngx_int_t
+ngx_http_sluice_filter_fail(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f, ngx_uint_t status)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_str_t     rid;
+    ngx_chain_t   out;
+    const char   *code, *msg;
+
+    code = (status == NGX_HTTP_GATEWAY_TIME_OUT) ? "upstream-timeout"
+                                                 : "upstream-failed";
+    msg = (status == NGX_HTTP_GATEWAY_TIME_OUT)
+          ? "the provider stopped sending (idle timeout)"
+          : "the provider's answer broke off";
+
+    ngx_http_sluice_request_id(r, &rid);
+
+    len = 256 + rid.len;
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = b->pos;
+
+    switch (f->sctx->dialect) {
+
+    case NGX_HTTP_SLUICE_MESSAGES:
+        p = ngx_slprintf(p, b->end, "event: error\ndata: {\"type\":\"error\","
+                         "\"error\":{\"type\":\"%s\",\"message\":\"%s\"},"
+                         "\"request_id\":\"%V\"}\n\n",
+                         ngx_http_sluice_error_anthropic_type(status), msg,
+                         &rid);
+        break;
+
+    case NGX_HTTP_SLUICE_RESPONSES:
+        p = ngx_slprintf(p, b->end, "event: error\ndata: {\"type\":\"error\","
+                         "\"code\":\"%s\",\"message\":\"%s\",\"param\":null,"
+                         "\"sequence_number\":%ui}\n\n", code, msg, f->events);
+        break;
+
+    default:
+        p = ngx_slprintf(p, b->end, "data: {\"error\":{\"message\":\"%s\","
+                         "\"type\":\"%s\",\"code\":\"%s\",\"param\":null}}"
+                         "\n\n", msg, code, code);
+    }
+
+    b->last = p;
+    b->flush = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    /* a held partial event is dropped: the frame starts a line */
+    f->failing = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }

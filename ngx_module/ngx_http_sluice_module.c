@@ -125,7 +125,14 @@ typedef struct {
 
 
 static ngx_http_sluice_endpoint_t  ngx_http_sluice_endpoints[] = {
-    { ngx_string("chat"), NGX_HTTP_SLUICE_EP_CHAT, NGX_HTTP_SLUICE_CHAT },
+    { ngx_string("chat"), NGX_HTTP_SLUICE_EP_GENERATE,
+      NGX_HTTP_SLUICE_CHAT },
+    { ngx_string("responses"), NGX_HTTP_SLUICE_EP_GENERATE,
+      NGX_HTTP_SLUICE_RESPONSES },
+    { ngx_string("messages"), NGX_HTTP_SLUICE_EP_GENERATE,
+      NGX_HTTP_SLUICE_MESSAGES },
+    { ngx_string("count_tokens"), NGX_HTTP_SLUICE_EP_COUNT,
+      NGX_HTTP_SLUICE_MESSAGES },
     { ngx_string("models"), NGX_HTTP_SLUICE_EP_MODELS,
       NGX_HTTP_SLUICE_CHAT },
     { ngx_null_string, 0, 0 }
@@ -477,9 +484,14 @@ ngx_http_sluice_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->endpoint = ep->endpoint;
     lcf->dialect = ep->dialect;
 
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
     if (ep->endpoint == NGX_HTTP_SLUICE_EP_MODELS) {
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->handler = ngx_http_sluice_models_handler;
+
+    } else if (ep->endpoint == NGX_HTTP_SLUICE_EP_COUNT) {
+        /* answered in PRECONTENT; never reached but by a broken phase */
+        clcf->handler = ngx_http_sluice_error_handler;
     }
 
     return NGX_CONF_OK;

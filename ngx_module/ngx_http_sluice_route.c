@@ -71,7 +71,10 @@ ngx_http_sluice_route_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_sluice_module);
 
-    if (lcf->endpoint != NGX_HTTP_SLUICE_EP_CHAT || r != r->main) {
+    if ((lcf->endpoint != NGX_HTTP_SLUICE_EP_GENERATE
+         && lcf->endpoint != NGX_HTTP_SLUICE_EP_COUNT)
+        || r != r->main)
+    {
         return NGX_DECLINED;
     }
 
@@ -87,6 +90,11 @@ ngx_http_sluice_route_handler(ngx_http_request_t *r)
                                                ctx->err_code,
                                                ctx->err_message);
         }
+
+        if (ctx->answer.data) {
+            return ngx_http_sluice_answer_phase(r, &ctx->answer);
+        }
+
         return ctx->body_rc;
     }
 
@@ -234,7 +242,10 @@ ngx_http_sluice_route_request(ngx_http_request_t *r,
     m[NGX_HTTP_SLUICE_M_STREAM].name = "stream";
     m[NGX_HTTP_SLUICE_M_STREAM_OPTIONS].name = "stream_options";
 
-    if (sluice_json_scan(body, len, m, NGX_HTTP_SLUICE_M_N, &open, &err)
+    if (sluice_json_scan(body, len, m,
+                         ctx->dialect == NGX_HTTP_SLUICE_CHAT
+                         ? NGX_HTTP_SLUICE_M_N : NGX_HTTP_SLUICE_M_STREAM + 1,
+                         &open, &err)
         != 0)
     {
         return ngx_http_sluice_route_invalid(r, ctx, &err);
@@ -272,17 +283,13 @@ ngx_http_sluice_route_request(ngx_http_request_t *r,
         return rc;
     }
 
-    edits.edit[0].start = m[NGX_HTTP_SLUICE_M_MODEL].start;
-    edits.edit[0].end = m[NGX_HTTP_SLUICE_M_MODEL].end;
-    edits.n = 1;
-
-    if (ngx_http_sluice_route_quote(r, &ctx->model, &edits.edit[0].text)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ctx->endpoint == NGX_HTTP_SLUICE_EP_COUNT) {
+        return ngx_http_sluice_count(r, ctx, body, len);
     }
 
-    if (ctx->stream
+    edits.n = 0;
+
+    if (ctx->stream && ctx->dialect == NGX_HTTP_SLUICE_CHAT
         && ngx_http_sluice_route_usage(ctx, body, open,
                                        &m[NGX_HTTP_SLUICE_M_STREAM_OPTIONS],
                                        &edits)
@@ -290,6 +297,22 @@ ngx_http_sluice_route_request(ngx_http_request_t *r,
     {
         return NGX_DONE;
     }
+
+    if (ctx->upstream_dialect != ctx->dialect) {
+        return ngx_http_sluice_dialect_translate(r, ctx, body, len);
+    }
+
+    edits.edit[edits.n].start = m[NGX_HTTP_SLUICE_M_MODEL].start;
+    edits.edit[edits.n].end = m[NGX_HTTP_SLUICE_M_MODEL].end;
+
+    if (ngx_http_sluice_route_quote(r, &ctx->model,
+                                    &edits.edit[edits.n].text)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    edits.n++;
 
     return ngx_http_sluice_route_rewrite(r, ctx, body, len, &edits);
 }
@@ -348,11 +371,18 @@ ngx_http_sluice_route_group(ngx_http_request_t *r,
                                           "the gateway has no policy yet");
     }
 
+    if (ctx->endpoint == NGX_HTTP_SLUICE_EP_COUNT) {
+        return NGX_OK;
+    }
+
     return ngx_http_sluice_route_pick(r, ctx, &record);
 }
 
 
-/* weighted choice among the group's targets that speak the dialect */
+/*
+ * Weighted choice among the group's targets, whatever dialect each
+ * speaks: the weights are the operator's, translation is ours.
+ */
 static ngx_int_t
 ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     ngx_str_t *record)
@@ -377,7 +407,9 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     pos = g.targets;
 
     while ((rc = sluice_table_target_next(&pos, g.end, &t)) == 1) {
-        if (t.dialect.len == 4 && ngx_strncmp(t.dialect.p, "chat", 4) == 0) {
+        if (ngx_http_sluice_dialect_of(t.dialect.p, t.dialect.len)
+            != NGX_ERROR)
+        {
             total += t.weight;
         }
     }
@@ -386,14 +418,16 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                           "no-eligible-target",
                                           "no target of this model group "
-                                          "can serve a chat request");
+                                          "can serve the request");
     }
 
     pick = ngx_random() % total;
     pos = g.targets;
 
     while (sluice_table_target_next(&pos, g.end, &t) == 1) {
-        if (t.dialect.len != 4 || ngx_strncmp(t.dialect.p, "chat", 4) != 0) {
+        if (ngx_http_sluice_dialect_of(t.dialect.p, t.dialect.len)
+            == NGX_ERROR)
+        {
             continue;
         }
 
@@ -403,6 +437,9 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
 
         pick -= t.weight;
     }
+
+    ctx->idle_timeout = g.idle_timeout ? g.idle_timeout
+                                       : NGX_HTTP_SLUICE_IDLE_TIMEOUT;
 
     return ngx_http_sluice_route_target(r, ctx, &t);
 }
@@ -446,16 +483,15 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
     ngx_http_sluice_route_span(&ctx->host, &t->host);
     ngx_http_sluice_route_span(&ctx->tls_name, &t->tls_name);
 
-    ctx->upstream_dialect = NGX_HTTP_SLUICE_CHAT;
+    ctx->upstream_dialect = ngx_http_sluice_dialect_of(t->dialect.p,
+                                                       t->dialect.len);
 
-    ctx->uri.len = t->base_path.len + sizeof("/chat/completions") - 1;
-    ctx->uri.data = ngx_pnalloc(r->pool, ctx->uri.len);
-    if (ctx->uri.data == NULL) {
+    if (ngx_http_sluice_dialect_target(r, ctx, t->base_path.p,
+                                       t->base_path.len)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    p = ngx_cpymem(ctx->uri.data, t->base_path.p, t->base_path.len);
-    ngx_memcpy(p, "/chat/completions", sizeof("/chat/completions") - 1);
 
     if (t->auth_kind.len == 6 && ngx_strncmp(t->auth_kind.p, "bearer", 6) == 0
         && t->credential.len)

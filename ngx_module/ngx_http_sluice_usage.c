@@ -262,8 +262,16 @@ ngx_http_sluice_usage_values(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_sluice_usage_status(ngx_http_request_t *r)
 {
+    ngx_http_sluice_ctx_t  *ctx;
+
     if (r->connection->error) {
         return NGX_HTTP_CLIENT_CLOSED_REQUEST;
+    }
+
+    /* a stream whose provider failed after the 200 went out */
+    ctx = ngx_http_sluice_get_ctx(r);
+    if (ctx && ctx->failed_status) {
+        return ctx->failed_status;
     }
 
     return r->err_status ? r->err_status : r->headers_out.status;

@@ -33,6 +33,15 @@ static ngx_http_variable_t  ngx_http_sluice_vars[] = {
       offsetof(ngx_http_sluice_ctx_t, auth_xapikey),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
+    { ngx_string("sluice_anthropic_version"), NULL,
+      ngx_http_sluice_variable,
+      offsetof(ngx_http_sluice_ctx_t, anthropic_version),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("sluice_anthropic_beta"), NULL, ngx_http_sluice_variable,
+      offsetof(ngx_http_sluice_ctx_t, anthropic_beta),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("sluice_key_id"), NULL, ngx_http_sluice_variable,
       offsetof(ngx_http_sluice_ctx_t, key_id), NGX_HTTP_VAR_NOCACHEABLE, 0 },
 

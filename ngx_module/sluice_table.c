@@ -95,10 +95,20 @@ sluice_table_key_parse(const char *v, size_t len, sluice_table_key_t *k)
 int
 sluice_table_group_parse(const char *v, size_t len, sluice_table_group_t *g)
 {
-    sluice_span_t   f[3];
+    int64_t         ms;
+    sluice_span_t   f[4];
     const char     *next;
 
-    next = sluice_table_fields(v, v + len, f, 3);
+    /* "1 name strategy [idle_timeout_ms]" */
+    ms = 0;
+    next = sluice_table_fields(v, v + len, f, 4);
+
+    if (next == NULL) {
+        next = sluice_table_fields(v, v + len, f, 3);
+
+    } else if (sluice_table_int(f[3], &ms) != 0 || ms > 86400000) {
+        return -1;
+    }
 
     if (next == NULL || f[0].len != 1 || f[0].p[0] != '1') {
         return -1;
@@ -106,6 +116,7 @@ sluice_table_group_parse(const char *v, size_t len, sluice_table_group_t *g)
 
     g->name = f[1];
     g->strategy = f[2];
+    g->idle_timeout = (uint64_t) ms;
     g->targets = next;
     g->end = v + len;
 

@@ -32,6 +32,7 @@ typedef struct {
 typedef struct {
     sluice_span_t   name;
     sluice_span_t   strategy;
+    uint64_t        idle_timeout;   /* upstream idle ms, 0 = default */
     const char     *targets;        /* first target line */
     const char     *end;
 } sluice_table_group_t;

@@ -87,6 +87,40 @@ int sluice_xlate_request_flags(int from, int to, unsigned flags,
 
 
 /*
+ * The caller's tool names the target never saw, so that the answer can
+ * give them back.  A responses caller may offer "custom" (freeform)
+ * tools and "namespace" tools; a target of another dialect gets each as
+ * a plain function (a custom tool takes one string argument, "input";
+ * a function in namespace ns is called "<ns>__<name>", made to fit
+ * ^[a-zA-Z0-9_-]{1,64}$), and its calls of those functions must go back
+ * to the caller as custom_tool_call items, or function_call items with
+ * their namespace.  One malloc'd block of at most
+ * SLUICE_XLATE_NAMES_MAX entries of bounded strings (a few KB for the
+ * ~30 tools a coding agent offers); read-only once made, so one table
+ * may serve several answers or streams at once.
+ */
+typedef struct sluice_xlate_names_s  sluice_xlate_names_t;
+
+#define SLUICE_XLATE_NAMES_MAX    256
+
+/*
+ * sluice_xlate_request_flags() that also returns the names to map back
+ * (names may be NULL when the caller does not want them).  *names is
+ * NULL when nothing needs mapping (and on error); otherwise the caller
+ * owns it (sluice_xlate_names_free) and hands it to
+ * sluice_xlate_response_ex() or sluice_xlate_stream_create_ex() for
+ * the answer to this request.
+ */
+int sluice_xlate_request_ex(int from, int to, unsigned flags,
+    const char *body, size_t len, const char *upstream_model,
+    sluice_buf_t *out, sluice_xlate_names_t **names,
+    sluice_xlate_err_t *err);
+
+/* Frees a table from sluice_xlate_request_ex(); NULL is fine. */
+void sluice_xlate_names_free(sluice_xlate_names_t *names);
+
+
+/*
  * Translates a whole (non-stream) upstream answer in the target's
  * dialect (from) into the caller's (to).  status is the upstream HTTP
  * status.  From 400 on, or when the body is an error (an error envelope,
@@ -105,6 +139,15 @@ int sluice_xlate_request_flags(int from, int to, unsigned flags,
 int sluice_xlate_response(int from, int to, int status, const char *body,
     size_t len, sluice_buf_t *out, sluice_usage_t *usage,
     sluice_xlate_err_t *err);
+
+/*
+ * The same, mapping the target's tool calls back to the caller's tools
+ * with the names of the request (NULL: nothing to map).  names is only
+ * read during the call.
+ */
+int sluice_xlate_response_ex(int from, int to, int status,
+    const char *body, size_t len, const sluice_xlate_names_t *names,
+    sluice_buf_t *out, sluice_usage_t *usage, sluice_xlate_err_t *err);
 
 
 /*
@@ -128,6 +171,13 @@ typedef struct sluice_xlate_stream_s  sluice_xlate_stream_t;
  */
 sluice_xlate_stream_t *sluice_xlate_stream_create(int from, int to,
     unsigned flags, size_t max);
+
+/*
+ * The same, mapping tool calls back with names (NULL: nothing to map).
+ * The stream keeps its own copy: names may be freed once this returns.
+ */
+sluice_xlate_stream_t *sluice_xlate_stream_create_ex(int from, int to,
+    unsigned flags, size_t max, const sluice_xlate_names_t *names);
 
 /*
  * Feeds upstream bytes cut anywhere.  Each complete upstream event is

@@ -16,7 +16,8 @@
  *
  *   messages     [{role: "system"|"user"|"assistant"|"tool",
  *                  content: [part, ...]}]
- *   tools        [{name, description?, parameters?, strict?}]
+ *   tools        [{name, description?, parameters?, strict?, custom?,
+ *                  ns?, orig?}]
  *   tool_choice  {mode: "auto"|"none"|"required"|"tool", name?}
  *   parallel     bool          max_tokens  int      stream  bool
  *   temperature  number        top_p       number   stop    [string]
@@ -25,6 +26,12 @@
  *   user         string
  *   format       {type: "json_object"} | {type: "json_schema", name?,
  *                 schema, strict?}
+ *
+ * A tool's name is the one the target sees.  A responses caller's
+ * freeform tool has custom: true (its one parameter is the string
+ * "input"); a tool of a namespace has ns and its own name in orig, and
+ * is called "<ns>__<orig>" (sluice_xlate_flat_name).  Those are what
+ * sluice_xlate_names_make() keeps for the answer.
  *
  * parts:  {type: "text", text}
  *         {type: "image", url, detail?}      (base64 travels as data: URL)
@@ -37,6 +44,8 @@
  *   id?, model?, created?, content [text|thinking|tool_call parts],
  *   stop (SLUICE_XLATE_STOP_*), stop_sequence?, usage {in,out,cached,
  *   reasoning} (each present when known).
+ * sluice_xlate_names_apply() gives its tool_call parts the caller's
+ * name back, with ns? and, for a freeform tool, custom: true and input.
  */
 
 /* canonical stop reasons */
@@ -77,6 +86,30 @@
 
 /* the upstream's message is cut to this many bytes in errors */
 #define SLUICE_XLATE_MSG_MAX        512
+
+/* a caller's tool or namespace name longer than this is refused */
+#define SLUICE_XLATE_NAME_LEN       128
+
+/* a flattened tool name: ^[a-zA-Z0-9_-]{1,64}$ */
+#define SLUICE_XLATE_FLAT_LEN       64
+
+
+/* one caller tool the target knows by another name */
+typedef struct {
+    const char          *name;      /* the caller's name */
+    const char          *ns;        /* its namespace, or NULL */
+    int                  custom;    /* freeform: its call carries "input" */
+} sluice_xlate_tool_t;
+
+
+/*
+ * The input of a freeform call, decoded as its arguments stream in
+ * ({"input": "..."}: the string is unescaped as far as it has come).
+ */
+typedef struct {
+    int                  state;
+    size_t               pos;       /* bytes of the arguments consumed */
+} sluice_xlate_freeform_t;
 
 
 /* one canonical stream event; pointers valid during the call only */
@@ -168,6 +201,11 @@ struct sluice_xlate_stream_s {
     char                   item_id[64]; /* responses: the open item */
     sluice_buf_t           tool_id;     /* responses: open call's ids */
     sluice_buf_t           tool_name;
+    sluice_buf_t           tool_ns;     /* responses: its namespace */
+    unsigned               tool_custom:1; /* responses: a freeform call */
+    sluice_xlate_freeform_t  ff;        /* responses: its input so far */
+    sluice_buf_t           input;
+    sluice_xlate_names_t  *names;       /* the caller's tools (a copy) */
     sluice_buf_t           acc;         /* responses: open item's text */
     json_t                *output;      /* responses: items done */
     size_t                 held;        /* bytes in output and acc */
@@ -203,6 +241,23 @@ void sluice_xlate_effort_set(json_t *c, const char *effort);
 const char *sluice_xlate_effort_get(json_t *c);
 json_int_t sluice_xlate_budget_get(json_t *c);
 
+/* sluice_xlate_names.c: the caller's tool names behind the target's */
+void sluice_xlate_flat_name(const char *ns, const char *name, char *out);
+int sluice_xlate_names_make(json_t *tools, sluice_xlate_names_t **names);
+sluice_xlate_names_t *sluice_xlate_names_copy(
+    const sluice_xlate_names_t *names);
+int sluice_xlate_names_find(const sluice_xlate_names_t *names,
+    const char *flat, sluice_xlate_tool_t *tool);
+int sluice_xlate_names_apply(const sluice_xlate_names_t *names, json_t *c);
+
+/* sluice_xlate_freeform.c: a freeform tool as a one-string function */
+json_t *sluice_xlate_freeform_tool(json_t *t);
+json_t *sluice_xlate_freeform_args(json_t *input);
+json_t *sluice_xlate_freeform_input(const char *args, size_t len);
+int sluice_xlate_freeform_feed(sluice_xlate_freeform_t *ff,
+    const char *args, size_t len, sluice_buf_t *out);
+int sluice_xlate_freeform_found(const sluice_xlate_freeform_t *ff);
+
 /* sluice_xlate_response.c: error envelopes */
 json_t *sluice_xlate_error_envelope(int dialect, int kind,
     const char *message, const char *code);
@@ -218,6 +273,11 @@ int sluice_xlate_responses_req_decode(sluice_xlate_ctx_t *x, json_t *in,
     json_t *c);
 int sluice_xlate_responses_tools_decode(sluice_xlate_ctx_t *x,
     json_t *tools, json_t *c);
+int sluice_xlate_responses_tools_check(sluice_xlate_ctx_t *x, json_t *c);
+int sluice_xlate_responses_call_decode(sluice_xlate_ctx_t *x,
+    json_t *item, json_t *c);
+json_t *sluice_xlate_responses_call_name(sluice_xlate_ctx_t *x,
+    json_t *item);
 json_t *sluice_xlate_responses_req_encode(sluice_xlate_ctx_t *x,
     json_t *c);
 

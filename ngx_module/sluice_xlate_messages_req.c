@@ -23,6 +23,7 @@ static json_t *sluice_xlate_messages_image_decode(sluice_xlate_ctx_t *x,
     json_t *b);
 static json_t *sluice_xlate_messages_result_decode(sluice_xlate_ctx_t *x,
     json_t *b);
+static int sluice_xlate_messages_server_tool(const char *type);
 static int sluice_xlate_messages_tools_decode(sluice_xlate_ctx_t *x,
     json_t *in, json_t *c);
 static void sluice_xlate_messages_misc_decode(json_t *in, json_t *c);
@@ -353,16 +354,57 @@ sluice_xlate_messages_result_decode(sluice_xlate_ctx_t *x, json_t *b)
 }
 
 
+/*
+ * Anthropic's server tools (web_search_20250305...) run at Anthropic; a
+ * target of another dialect has none, and offering a tool is optional:
+ * they are left out of the offer.  A tool_choice forcing one, or history
+ * they made (server_tool_use, web_search_tool_result...), is refused by
+ * name.  Anthropic-defined client tools (bash_, text_editor_, computer_,
+ * memory_) have no schema to send and stay refused.
+ */
+static int
+sluice_xlate_messages_server_tool(const char *type)
+{
+    static const char  *prefixes[] = {
+        "web_search_", "web_fetch_", "code_execution_", "tool_search_tool_",
+        NULL
+    };
+
+    const char  **p;
+
+    for (p = prefixes; *p; p++) {
+        if (strncmp(type, *p, strlen(*p)) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 sluice_xlate_messages_tools_decode(sluice_xlate_ctx_t *x, json_t *in,
     json_t *c)
 {
     size_t       i;
-    json_t      *t, *tool, *tc, *dis;
+    json_t      *t, *tool, *tc, *dis, *dropped;
     const char  *type, *mode;
+
+    tc = json_object_get(in, "tool_choice");
+    dropped = NULL;
 
     json_array_foreach(json_object_get(in, "tools"), i, t) {
         type = json_string_value(json_object_get(t, "type"));
+
+        if (type && sluice_xlate_messages_server_tool(type)) {
+            if (json_equal(json_object_get(t, "name"),
+                           json_object_get(tc, "name")))
+            {
+                dropped = t;
+            }
+
+            continue;
+        }
 
         if (type && strcmp(type, "custom") != 0) {
             return sluice_xlate_refuse(x, "tool type", type);
@@ -380,9 +422,13 @@ sluice_xlate_messages_tools_decode(sluice_xlate_ctx_t *x, json_t *in,
         json_array_append_new(json_object_get(c, "tools"), tool);
     }
 
-    tc = json_object_get(in, "tool_choice");
     mode = json_string_value(json_object_get(tc, "type"));
     dis = json_object_get(tc, "disable_parallel_tool_use");
+
+    if (dropped && mode && strcmp(mode, "tool") == 0) {
+        return sluice_xlate_refuse(x, "tool_choice of server tool",
+                   json_string_value(json_object_get(dropped, "type")));
+    }
 
     if (mode && strcmp(mode, "any") == 0) {
         mode = "required";

@@ -14,7 +14,7 @@ typedef json_t *(*sluice_xlate_req_encode_pt)(sluice_xlate_ctx_t *x,
 
 
 static int sluice_xlate_request_run(sluice_xlate_ctx_t *x, json_t *in,
-    sluice_buf_t *out);
+    sluice_buf_t *out, sluice_xlate_names_t **names);
 
 
 /* indexed by dialect */
@@ -45,10 +45,25 @@ sluice_xlate_request_flags(int from, int to, unsigned flags,
     const char *body, size_t len, const char *upstream_model,
     sluice_buf_t *out, sluice_xlate_err_t *err)
 {
+    return sluice_xlate_request_ex(from, to, flags, body, len,
+                                   upstream_model, out, NULL, err);
+}
+
+
+int
+sluice_xlate_request_ex(int from, int to, unsigned flags,
+    const char *body, size_t len, const char *upstream_model,
+    sluice_buf_t *out, sluice_xlate_names_t **names,
+    sluice_xlate_err_t *err)
+{
     int                  rc;
     json_t              *in;
     json_error_t         jerr;
     sluice_xlate_ctx_t   x;
+
+    if (names) {
+        *names = NULL;
+    }
 
     if (from < 0 || from > SLUICE_XLATE_MESSAGES || to < 0
         || to > SLUICE_XLATE_MESSAGES || from == to)
@@ -76,7 +91,7 @@ sluice_xlate_request_flags(int from, int to, unsigned flags,
         return sluice_xlate_invalid(&x, "the body is not a JSON object");
     }
 
-    rc = sluice_xlate_request_run(&x, in, out);
+    rc = sluice_xlate_request_run(&x, in, out, names);
 
     json_decref(in);
 
@@ -86,7 +101,7 @@ sluice_xlate_request_flags(int from, int to, unsigned flags,
 
 static int
 sluice_xlate_request_run(sluice_xlate_ctx_t *x, json_t *in,
-    sluice_buf_t *out)
+    sluice_buf_t *out, sluice_xlate_names_t **names)
 {
     int      rc;
     json_t  *c, *o;
@@ -118,6 +133,13 @@ sluice_xlate_request_run(sluice_xlate_ctx_t *x, json_t *in,
     }
 
     if (rc == SLUICE_XLATE_OK && sluice_xlate_dump(o, out) != 0) {
+        rc = sluice_xlate_nomem(x->err);
+    }
+
+    /* the decoder bounded the table (sluice_xlate_responses_tools) */
+    if (rc == SLUICE_XLATE_OK && names
+        && sluice_xlate_names_make(json_object_get(c, "tools"), names) != 0)
+    {
         rc = sluice_xlate_nomem(x->err);
     }
 

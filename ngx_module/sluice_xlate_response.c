@@ -17,7 +17,7 @@ typedef json_t *(*sluice_xlate_resp_encode_pt)(json_t *c);
 static json_t *sluice_xlate_response_error(int to, int status, json_t *in);
 static int sluice_xlate_response_is_error(int status, json_t *in);
 static json_t *sluice_xlate_response_answer(int from, int to, json_t *in,
-    sluice_usage_t *u);
+    const sluice_xlate_names_t *names, sluice_usage_t *u);
 
 
 /* indexed by dialect */
@@ -38,6 +38,16 @@ int
 sluice_xlate_response(int from, int to, int status, const char *body,
     size_t len, sluice_buf_t *out, sluice_usage_t *usage,
     sluice_xlate_err_t *err)
+{
+    return sluice_xlate_response_ex(from, to, status, body, len, NULL, out,
+                                    usage, err);
+}
+
+
+int
+sluice_xlate_response_ex(int from, int to, int status, const char *body,
+    size_t len, const sluice_xlate_names_t *names, sluice_buf_t *out,
+    sluice_usage_t *usage, sluice_xlate_err_t *err)
 {
     int             rc, envelope;
     json_t         *in, *o;
@@ -64,7 +74,7 @@ sluice_xlate_response(int from, int to, int status, const char *body,
         o = sluice_xlate_response_error(to, status, in);
 
     } else if (json_is_object(in)) {
-        o = sluice_xlate_response_answer(from, to, in, &u);
+        o = sluice_xlate_response_answer(from, to, in, names, &u);
 
     } else {
         json_decref(in);
@@ -110,14 +120,22 @@ sluice_xlate_response_is_error(int status, json_t *in)
 }
 
 
+/* only a responses caller has tools the target knew by other names */
 static json_t *
 sluice_xlate_response_answer(int from, int to, json_t *in,
-    sluice_usage_t *u)
+    const sluice_xlate_names_t *names, sluice_usage_t *u)
 {
     json_t  *c, *o, *cu;
 
     c = sluice_xlate_resp_decoders[from](in, u);
     if (c == NULL) {
+        return NULL;
+    }
+
+    if (to == SLUICE_XLATE_RESPONSES && names
+        && sluice_xlate_names_apply(names, c) != 0)
+    {
+        json_decref(c);
         return NULL;
     }
 

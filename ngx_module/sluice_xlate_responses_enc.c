@@ -6,6 +6,13 @@
  * output_item.done; response.completed carries the id, every item and
  * the usage; sequence_number only grows.  Items are held (text included)
  * for those done events, up to st->max_held bytes.
+ *
+ * A call of a tool the caller offered as a custom (freeform) tool goes
+ * out as a custom_tool_call item whose input is unescaped from the
+ * target's {"input": "..."} arguments as they come
+ * (response.custom_tool_call_input.delta / .done); a call of a
+ * namespaced function as a function_call with its namespace (see
+ * sluice_xlate_names.c).
  */
 
 #include <string.h>
@@ -24,7 +31,11 @@ static json_t *sluice_xlate_responses_new_item(sluice_xlate_stream_t *st,
 static int sluice_xlate_responses_delta(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
 static int sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st,
-    const sluice_xlate_ev_t *ev);
+    int kind, const char *text, size_t len);
+static json_t *sluice_xlate_responses_call_item(sluice_xlate_stream_t *st,
+    const char *id, const char *name);
+static int sluice_xlate_responses_input_delta(sluice_xlate_stream_t *st);
+static json_t *sluice_xlate_responses_input_done(sluice_xlate_stream_t *st);
 static int sluice_xlate_responses_done(sluice_xlate_stream_t *st,
     const char *status);
 static int sluice_xlate_responses_part_done(sluice_xlate_stream_t *st,
@@ -140,6 +151,9 @@ sluice_xlate_responses_added(sluice_xlate_stream_t *st,
 
     index = (json_int_t) st->nblocks - 1;
     sluice_buf_reset(&st->acc);
+    sluice_buf_reset(&st->input);
+    memset(&st->ff, 0, sizeof(sluice_xlate_freeform_t));
+    st->tool_custom = 0;
 
     if (sluice_xlate_responses_emit(st, "response.output_item.added",
             json_pack("{s:I, s:o}", "output_index", index, "item",
@@ -190,24 +204,54 @@ sluice_xlate_responses_new_item(sluice_xlate_stream_t *st,
                          st->item_id, "summary");
     }
 
-    sluice_xlate_rand_id(st->item_id, sizeof(st->item_id), "fc_");
     sluice_xlate_rand_id(call, sizeof(call), "call_");
 
     id = (ev->id && ev->id[0]) ? ev->id : call;
     name = ev->name ? ev->name : "";
 
+    return sluice_xlate_responses_call_item(st, id, name);
+}
+
+
+/* a function_call, or the caller's own custom or namespaced tool's call */
+static json_t *
+sluice_xlate_responses_call_item(sluice_xlate_stream_t *st, const char *id,
+    const char *name)
+{
+    sluice_xlate_tool_t  tool;
+
+    tool.ns = NULL;
+
+    if (sluice_xlate_names_find(st->names, name, &tool)) {
+        name = tool.name;
+        st->tool_custom = tool.custom ? 1 : 0;
+    }
+
     sluice_buf_reset(&st->tool_id);
     sluice_buf_reset(&st->tool_name);
+    sluice_buf_reset(&st->tool_ns);
 
     if (sluice_buf_append_str(&st->tool_id, id) != 0
-        || sluice_buf_append_str(&st->tool_name, name) != 0)
+        || sluice_buf_append_str(&st->tool_name, name) != 0
+        || (tool.ns && sluice_buf_append_str(&st->tool_ns, tool.ns) != 0))
     {
         return NULL;
     }
 
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+    sluice_xlate_rand_id(st->item_id, sizeof(st->item_id),
+                         st->tool_custom ? "ctc_" : "fc_");
+
+    if (st->tool_custom) {
+        return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s}", "type",
+                         "custom_tool_call", "id", st->item_id, "call_id",
+                         id, "name", name, "namespace", tool.ns, "input",
+                         "");
+    }
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s, s:s}", "type",
                      "function_call", "id", st->item_id, "call_id", id,
-                     "name", name, "arguments", "", "status", "in_progress");
+                     "name", name, "namespace", tool.ns, "arguments", "",
+                     "status", "in_progress");
 }
 
 
@@ -219,7 +263,7 @@ sluice_xlate_responses_delta(sluice_xlate_stream_t *st,
         return 0;
     }
 
-    if (st->held + st->acc.len + ev->len > st->max_held) {
+    if (st->held + st->acc.len + st->input.len + ev->len > st->max_held) {
         return sluice_xlate_stream_error(st, SLUICE_XLATE_E_SERVER,
                    "the answer is too large to translate");
     }
@@ -229,25 +273,57 @@ sluice_xlate_responses_delta(sluice_xlate_stream_t *st,
         return -1;
     }
 
-    return sluice_xlate_responses_delta_frame(st, ev);
+    if (ev->kind == SLUICE_XLATE_TOOL && st->tool_custom) {
+        return sluice_xlate_responses_input_delta(st);
+    }
+
+    return sluice_xlate_responses_delta_frame(st, ev->kind, ev->text,
+                                              ev->len);
+}
+
+
+/* the input decoded so far from the arguments, as far as it is new */
+static int
+sluice_xlate_responses_input_delta(sluice_xlate_stream_t *st)
+{
+    size_t  n;
+
+    n = st->input.len;
+
+    if (sluice_xlate_freeform_feed(&st->ff, st->acc.data, st->acc.len,
+                                   &st->input) != 0)
+    {
+        st->rc = -1;
+        return -1;
+    }
+
+    if (st->input.len == n) {
+        return 0;
+    }
+
+    return sluice_xlate_responses_delta_frame(st, 0, st->input.data + n,
+                                              st->input.len - n);
 }
 
 
 /*
  * The per-token event, written by hand (the object
- * sluice_xlate_responses_emit would make with jansson).
+ * sluice_xlate_responses_emit would make with jansson); kind 0: a
+ * custom tool call's input.
  */
 static int
-sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st,
-    const sluice_xlate_ev_t *ev)
+sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st, int kind,
+    const char *text, size_t len)
 {
     const char  *type;
 
-    type = ev->kind == SLUICE_XLATE_TEXT
+    type = kind == SLUICE_XLATE_TEXT
            ? "response.output_text.delta"
-           : ev->kind == SLUICE_XLATE_THINKING
+           : kind == SLUICE_XLATE_THINKING
              ? "response.reasoning_summary_text.delta"
-             : "response.function_call_arguments.delta";
+             : kind == SLUICE_XLATE_TOOL
+               ? "response.function_call_arguments.delta"
+               : "response.custom_tool_call_input.delta";
 
     sluice_xlate_stream_start(st, "event: ");
     sluice_xlate_stream_cat(st, type);
@@ -260,17 +336,17 @@ sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st,
     sluice_xlate_stream_cat(st, ",\"output_index\":");
     sluice_xlate_stream_cat_int(st, (int64_t) st->nblocks - 1);
 
-    if (ev->kind == SLUICE_XLATE_TEXT) {
+    if (kind == SLUICE_XLATE_TEXT) {
         sluice_xlate_stream_cat(st, ",\"content_index\":0");
 
-    } else if (ev->kind == SLUICE_XLATE_THINKING) {
+    } else if (kind == SLUICE_XLATE_THINKING) {
         sluice_xlate_stream_cat(st, ",\"summary_index\":0");
     }
 
     sluice_xlate_stream_cat(st, ",\"delta\":");
-    sluice_xlate_stream_cat_json(st, ev->text, ev->len);
+    sluice_xlate_stream_cat_json(st, text, len);
 
-    return sluice_xlate_stream_end_frame(st, ev->kind == SLUICE_XLATE_TEXT
+    return sluice_xlate_stream_end_frame(st, kind == SLUICE_XLATE_TEXT
                                              ? ",\"logprobs\":[]}\n\n"
                                              : "}\n\n");
 }
@@ -284,7 +360,9 @@ sluice_xlate_responses_done(sluice_xlate_stream_t *st, const char *status)
     json_int_t   index;
 
     index = (json_int_t) st->nblocks - 1;
-    text = json_stringn(st->acc.data ? st->acc.data : "", st->acc.len);
+    text = (st->block_kind == SLUICE_XLATE_TOOL && st->tool_custom)
+           ? sluice_xlate_responses_input_done(st)
+           : json_stringn(st->acc.data ? st->acc.data : "", st->acc.len);
 
     if (text == NULL || sluice_xlate_responses_part_done(st, text) != 0) {
         json_decref(text);
@@ -301,7 +379,7 @@ sluice_xlate_responses_done(sluice_xlate_stream_t *st, const char *status)
         return -1;
     }
 
-    st->held += st->acc.len + 128;
+    st->held += st->acc.len + st->input.len + 128;
 
     return sluice_xlate_responses_emit(st, "response.output_item.done",
                json_pack("{s:I, s:o}", "output_index", index, "item", item));
@@ -343,6 +421,13 @@ sluice_xlate_responses_part_done(sluice_xlate_stream_t *st, json_t *text)
                              "summary_text", "text", text));
     }
 
+    if (st->tool_custom) {
+        return sluice_xlate_responses_emit(st,
+                   "response.custom_tool_call_input.done",
+                   json_pack("{s:s, s:I, s:O}", "item_id", st->item_id,
+                             "output_index", index, "input", text));
+    }
+
     return sluice_xlate_responses_emit(st,
                "response.function_call_arguments.done",
                json_pack("{s:s, s:I, s:O}", "item_id", st->item_id,
@@ -350,10 +435,46 @@ sluice_xlate_responses_part_done(sluice_xlate_stream_t *st, json_t *text)
 }
 
 
+/*
+ * The whole input of a custom call.  Arguments not of the shape
+ * {"input": "..."} decoded nothing on the way: their input is found
+ * now and sent in one delta, so the deltas always add up to it.
+ */
+static json_t *
+sluice_xlate_responses_input_done(sluice_xlate_stream_t *st)
+{
+    json_t  *in;
+
+    if (sluice_xlate_freeform_found(&st->ff)) {
+        return json_stringn(st->input.data ? st->input.data : "",
+                            st->input.len);
+    }
+
+    in = sluice_xlate_freeform_input(st->acc.data, st->acc.len);
+
+    if (in == NULL || json_string_length(in) == 0) {
+        return in;
+    }
+
+    if (sluice_buf_append(&st->input, json_string_value(in),
+                          json_string_length(in)) != 0
+        || sluice_xlate_responses_delta_frame(st, 0, json_string_value(in),
+                                              json_string_length(in)) != 0)
+    {
+        json_decref(in);
+        return NULL;
+    }
+
+    return in;
+}
+
+
 static json_t *
 sluice_xlate_responses_done_item(sluice_xlate_stream_t *st, json_t *text,
     const char *status)
 {
+    const char  *ns;
+
     if (st->output == NULL) {
         st->output = json_array();
     }
@@ -371,11 +492,21 @@ sluice_xlate_responses_done_item(sluice_xlate_stream_t *st, json_t *text,
                          "summary_text", "text", text);
     }
 
-    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:s}", "type",
+    ns = st->tool_ns.len ? st->tool_ns.data : NULL;
+
+    if (st->tool_custom) {
+        return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:O}", "type",
+                         "custom_tool_call", "id", st->item_id, "call_id",
+                         st->tool_id.data ? st->tool_id.data : "", "name",
+                         st->tool_name.data ? st->tool_name.data : "",
+                         "namespace", ns, "input", text);
+    }
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:O, s:s}", "type",
                      "function_call", "id", st->item_id, "call_id",
                      st->tool_id.data ? st->tool_id.data : "", "name",
                      st->tool_name.data ? st->tool_name.data : "",
-                     "arguments", text, "status", status);
+                     "namespace", ns, "arguments", text, "status", status);
 }
 
 

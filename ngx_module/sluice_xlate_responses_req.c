@@ -1,8 +1,9 @@
 /*
  * sluice_xlate_responses_req: OpenAI Responses requests to and from the
  * canonical request.  Stateful features (previous_response_id, stored
- * items) and hosted or freeform tools have no equivalent elsewhere and
- * are refused by name.
+ * items) have no equivalent elsewhere and are refused by name, and so
+ * are items hosted tools made (web_search_call...) and a tool_choice
+ * forcing a hosted tool.  Tools: sluice_xlate_responses_tools.c.
  */
 
 #include <string.h>
@@ -22,8 +23,6 @@ static int sluice_xlate_responses_parts_decode(sluice_xlate_ctx_t *x,
     json_t *content, json_t *msg);
 static json_t *sluice_xlate_responses_part_decode(sluice_xlate_ctx_t *x,
     json_t *p);
-static int sluice_xlate_responses_call_decode(sluice_xlate_ctx_t *x,
-    json_t *item, json_t *c);
 static int sluice_xlate_responses_output_decode(sluice_xlate_ctx_t *x,
     json_t *item, json_t *c);
 static int sluice_xlate_responses_choice_decode(sluice_xlate_ctx_t *x,
@@ -137,11 +136,15 @@ sluice_xlate_responses_item_decode(sluice_xlate_ctx_t *x, json_t *item,
         return sluice_xlate_responses_msg_decode(x, item, c);
     }
 
-    if (strcmp(type, "function_call") == 0) {
+    if (strcmp(type, "function_call") == 0
+        || strcmp(type, "custom_tool_call") == 0)
+    {
         return sluice_xlate_responses_call_decode(x, item, c);
     }
 
-    if (strcmp(type, "function_call_output") == 0) {
+    if (strcmp(type, "function_call_output") == 0
+        || strcmp(type, "custom_tool_call_output") == 0)
+    {
         return sluice_xlate_responses_output_decode(x, item, c);
     }
 
@@ -274,37 +277,6 @@ sluice_xlate_responses_part_decode(sluice_xlate_ctx_t *x, json_t *p)
 }
 
 
-/* calls join the assistant turn they belong to */
-static int
-sluice_xlate_responses_call_decode(sluice_xlate_ctx_t *x, json_t *item,
-    json_t *c)
-{
-    json_t  *args, *ns, *part;
-
-    ns = json_object_get(item, "namespace");
-
-    if (json_is_string(ns) && json_string_length(ns)) {
-        return sluice_xlate_refuse(x, "function_call field", "namespace");
-    }
-
-    args = json_object_get(item, "arguments");
-
-    part = json_pack("{s:s, s:O, s:O, s:s}", "type", "tool_call", "id",
-                     json_object_get(item, "call_id"), "name",
-                     json_object_get(item, "name"), "arguments",
-                     json_is_string(args) ? json_string_value(args) : "{}");
-
-    if (part == NULL) {
-        return sluice_xlate_invalid(x,
-                                    "a function_call has no call_id or name");
-    }
-
-    return sluice_xlate_add_part(sluice_xlate_message(c, "assistant", 1),
-                                 part)
-           ? sluice_xlate_nomem(x->err) : SLUICE_XLATE_OK;
-}
-
-
 static int
 sluice_xlate_responses_output_decode(sluice_xlate_ctx_t *x, json_t *item,
     json_t *c)
@@ -317,7 +289,7 @@ sluice_xlate_responses_output_decode(sluice_xlate_ctx_t *x, json_t *item,
         || (!json_is_string(out) && !json_is_array(out)))
     {
         return sluice_xlate_invalid(x,
-                   "a function_call_output has no call_id or output");
+                   "a tool call output has no call_id or output");
     }
 
     holder = json_pack("{s:[]}", "content");
@@ -341,50 +313,18 @@ sluice_xlate_responses_output_decode(sluice_xlate_ctx_t *x, json_t *item,
 }
 
 
-/* "tools", or the tools of an additional_tools item */
-int
-sluice_xlate_responses_tools_decode(sluice_xlate_ctx_t *x, json_t *tools,
-    json_t *c)
-{
-    size_t       i;
-    json_t      *t, *tool;
-    const char  *type;
-
-    json_array_foreach(tools, i, t) {
-        type = json_string_value(json_object_get(t, "type"));
-
-        if (type == NULL || strcmp(type, "function") != 0) {
-            return sluice_xlate_refuse(x, "tool type", type ? type : "");
-        }
-
-        tool = json_pack("{s:O, s:O*, s:O*, s:O*}", "name",
-                         json_object_get(t, "name"), "description",
-                         json_object_get(t, "description"), "parameters",
-                         json_object_get(t, "parameters"), "strict",
-                         json_object_get(t, "strict"));
-
-        if (tool == NULL) {
-            return sluice_xlate_invalid(x, "a tool has no name");
-        }
-
-        json_array_append_new(json_object_get(c, "tools"), tool);
-    }
-
-    return SLUICE_XLATE_OK;
-}
-
-
 /* tools, tool_choice and the scalars */
 static int
 sluice_xlate_responses_choice_decode(sluice_xlate_ctx_t *x, json_t *in,
     json_t *c)
 {
-    json_t      *tc;
+    json_t      *tc, *name;
     const char  *type;
 
     if (sluice_xlate_responses_tools_decode(x, json_object_get(in, "tools"),
                                             c)
-        != SLUICE_XLATE_OK)
+        != SLUICE_XLATE_OK
+        || sluice_xlate_responses_tools_check(x, c) != SLUICE_XLATE_OK)
     {
         return SLUICE_XLATE_ERROR;
     }
@@ -395,14 +335,23 @@ sluice_xlate_responses_choice_decode(sluice_xlate_ctx_t *x, json_t *in,
     if (json_is_string(tc)) {
         json_object_set_new(c, "tool_choice", json_pack("{s:O}", "mode", tc));
 
-    } else if (type && strcmp(type, "function") == 0
+    } else if (type && (strcmp(type, "function") == 0
+                        || strcmp(type, "custom") == 0)
                && json_is_string(json_object_get(tc, "name")))
     {
-        json_object_set_new(c, "tool_choice", json_pack("{s:s, s:O}",
-                            "mode", "tool", "name",
-                            json_object_get(tc, "name")));
+        /* a custom tool is a function by now */
+        name = sluice_xlate_responses_call_name(x, tc);
+
+        if (name == NULL) {
+            return x->err->status ? SLUICE_XLATE_ERROR
+                                  : sluice_xlate_nomem(x->err);
+        }
+
+        json_object_set_new(c, "tool_choice", json_pack("{s:s, s:o}",
+                            "mode", "tool", "name", name));
 
     } else if (json_is_object(tc)) {
+        /* forcing a hosted tool the target does not have, among others */
         return sluice_xlate_refuse(x, "tool_choice type", type ? type : "");
     }
 
@@ -631,13 +580,19 @@ sluice_xlate_responses_tools_encode(json_t *c, json_t *o)
         return -1;
     }
 
+    /*
+     * A responses target takes strict as true when it is left out, and
+     * strict mode refuses most schemas other callers send (optional
+     * properties, no additionalProperties: false): say false unless the
+     * caller said true.
+     */
     json_array_foreach(json_object_get(c, "tools"), i, t) {
-        json_array_append_new(tools, json_pack("{s:s, s:O, s:O*, s:o, s:O*}",
+        json_array_append_new(tools, json_pack("{s:s, s:O, s:O*, s:o, s:b}",
             "type", "function", "name", json_object_get(t, "name"),
             "description", json_object_get(t, "description"),
             "parameters",
             sluice_xlate_schema(json_object_get(t, "parameters")),
-            "strict", json_object_get(t, "strict")));
+            "strict", json_is_true(json_object_get(t, "strict"))));
     }
 
     if (json_array_size(tools) == 0) {

@@ -249,12 +249,25 @@ sluice_xlate_responses_item_encode(json_t *p, json_t **message,
                          "text", json_object_get(p, "text"));
     }
 
+    /* a call of a custom or namespaced tool (sluice_xlate_names_apply) */
+    if (json_is_true(json_object_get(p, "custom"))) {
+        sluice_xlate_rand_id(id, sizeof(id), "ctc_");
+
+        return json_pack("{s:s, s:s, s:O, s:O, s:O*, s:O}", "type",
+                         "custom_tool_call", "id", id, "call_id",
+                         json_object_get(p, "id"), "name",
+                         json_object_get(p, "name"), "namespace",
+                         json_object_get(p, "ns"), "input",
+                         json_object_get(p, "input"));
+    }
+
     sluice_xlate_rand_id(id, sizeof(id), "fc_");
 
-    return json_pack("{s:s, s:s, s:O, s:O, s:O, s:s}", "type",
+    return json_pack("{s:s, s:s, s:O, s:O, s:O*, s:O, s:s}", "type",
                      "function_call", "id", id, "call_id",
                      json_object_get(p, "id"), "name",
-                     json_object_get(p, "name"), "arguments",
+                     json_object_get(p, "name"), "namespace",
+                     json_object_get(p, "ns"), "arguments",
                      json_object_get(p, "arguments"), "status",
                      "completed");
 }

@@ -71,6 +71,15 @@ static const char  *sluice_xlate_id_prefixes[] = {
 sluice_xlate_stream_t *
 sluice_xlate_stream_create(int from, int to, unsigned flags, size_t max)
 {
+    return sluice_xlate_stream_create_ex(from, to, flags, max, NULL);
+}
+
+
+/* the stream keeps its own copy of names: one small block */
+sluice_xlate_stream_t *
+sluice_xlate_stream_create_ex(int from, int to, unsigned flags, size_t max,
+    const sluice_xlate_names_t *names)
+{
     sluice_xlate_stream_t  *st;
 
     if (from < 0 || from > SLUICE_XLATE_MESSAGES || to < 0
@@ -82,6 +91,15 @@ sluice_xlate_stream_create(int from, int to, unsigned flags, size_t max)
     st = calloc(1, sizeof(sluice_xlate_stream_t));
     if (st == NULL) {
         return NULL;
+    }
+
+    if (names && to == SLUICE_XLATE_RESPONSES) {
+        st->names = sluice_xlate_names_copy(names);
+
+        if (st->names == NULL) {
+            free(st);
+            return NULL;
+        }
     }
 
     if (max == 0) {
@@ -99,6 +117,8 @@ sluice_xlate_stream_create(int from, int to, unsigned flags, size_t max)
     sluice_buf_init(&st->frame);
     sluice_buf_init(&st->tool_id);
     sluice_buf_init(&st->tool_name);
+    sluice_buf_init(&st->tool_ns);
+    sluice_buf_init(&st->input);
     sluice_buf_init(&st->acc);
     sluice_buf_init(&st->up_id);
     sluice_xlate_rand_id(st->id, sizeof(st->id),
@@ -226,9 +246,12 @@ sluice_xlate_stream_destroy(sluice_xlate_stream_t *st)
     sluice_buf_free(&st->frame);
     sluice_buf_free(&st->tool_id);
     sluice_buf_free(&st->tool_name);
+    sluice_buf_free(&st->tool_ns);
+    sluice_buf_free(&st->input);
     sluice_buf_free(&st->acc);
     sluice_buf_free(&st->up_id);
     json_decref(st->output);
+    sluice_xlate_names_free(st->names);
     free(st);
 }
 

@@ -6,10 +6,18 @@
 # var/demo.env.  Returns once a first chat request through the gateway
 # works.  `make stop` (scripts/stop.sh) stops everything by pid.
 #
+# The demo: groups demo-chat, demo-responses and demo-messages, each
+# served by the mock provider speaking that dialect (providers mock,
+# mock-responses, mock-messages), and a key allowed demo-*.
+#
 # Ports (override by environment): SLUICE_GATEWAY_PORT (8080),
 # SLUICE_ADMIN_PORT (8081), SLUICE_PG_PORT (54329), SLUICE_REDIS_PORT
 # (63799), SLUICE_MOCK_PORT (18080).  With OPENAI_API_KEY set, provider
-# `openai`, target `openai-gpt-4o-mini` and group `openai` are added.
+# `openai`, target `openai-gpt-4o-mini` and group `openai` are added;
+# with ANTHROPIC_API_KEY set, provider `anthropic` (messages, x-api-key),
+# target `anthropic-claude-sonnet-4-5` and group `anthropic`.  The demo
+# key may use those groups too; a changed API key replaces the stored
+# credential.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -301,23 +309,56 @@ ensure() {
     esac
 }
 
+# ensure_cloud NAME BASE_URL DIALECT AUTH_KIND SECRET TARGET MODEL: a
+# provider with its credential from the environment (updated when the
+# provider exists already), one target and a group named after the
+# provider
+ensure_cloud() {
+    local name=$1 base=$2 dialect=$3 auth=$4 secret=$5 target=$6 model=$7
+    local cred
+    cred=$(jq -Rn --arg k "$secret" '$k')
+    admin POST /admin/v1/providers "{\"name\":\"$name\",\"base_url\":\"$base\",\"dialect\":\"$dialect\",\"auth_kind\":\"$auth\",\"credential\":$cred}"
+    case $STATUS in
+    201) say "created provider $name" ;;
+    409) admin PATCH "/admin/v1/providers/$name" "{\"credential\":$cred}"
+         [ "$STATUS" = 200 ] ||
+             die "updating the credential of $name: HTTP $STATUS $BODY" ;;
+    *) die "creating provider $name: HTTP $STATUS $BODY" ;;
+    esac
+    ensure /admin/v1/targets "{\"name\":\"$target\",\"provider\":\"$name\",\"model\":\"$model\",\"weight\":1}" \
+        "target $target"
+    ensure /admin/v1/groups "{\"name\":\"$name\",\"strategy\":\"weighted\",\"targets\":[\"$target\"]}" \
+        "group $name"
+}
+
 ensure /admin/v1/users '{"name":"demo","email":"demo@example.com"}' "user demo"
 ensure /admin/v1/projects '{"name":"demo"}' "project demo"
-ensure /admin/v1/providers "{\"name\":\"mock\",\"base_url\":\"http://127.0.0.1:$MOCK_PORT/v1\",\"dialect\":\"chat\",\"auth_kind\":\"bearer\",\"credential\":\"sk-mock-upstream\"}" \
-    "provider mock"
-ensure /admin/v1/targets '{"name":"mock-chat","provider":"mock","model":"mock-model-1","weight":1}' \
-    "target mock-chat"
-ensure /admin/v1/groups '{"name":"demo-chat","strategy":"weighted","targets":["mock-chat"]}' \
-    "group demo-chat"
+# one provider on the mock per dialect: PROVIDER DIALECT AUTH_KIND TARGET
+# MODEL GROUP
+while read -r prov dialect auth target model group; do
+    ensure /admin/v1/providers "{\"name\":\"$prov\",\"base_url\":\"http://127.0.0.1:$MOCK_PORT/v1\",\"dialect\":\"$dialect\",\"auth_kind\":\"$auth\",\"credential\":\"sk-mock-upstream\"}" \
+        "provider $prov"
+    ensure /admin/v1/targets "{\"name\":\"$target\",\"provider\":\"$prov\",\"model\":\"$model\",\"weight\":1}" \
+        "target $target"
+    ensure /admin/v1/groups "{\"name\":\"$group\",\"strategy\":\"weighted\",\"targets\":[\"$target\"]}" \
+        "group $group"
+done <<'MOCKS'
+mock chat bearer mock-chat mock-model-1 demo-chat
+mock-responses responses bearer mock-responses mock-responses-1 demo-responses
+mock-messages messages x-api-key mock-messages mock-messages-1 demo-messages
+MOCKS
 
+# the groups beyond demo-* that the demo key may use
+CLOUD_GROUPS=()
 if [ -n "${OPENAI_API_KEY:-}" ]; then
-    cred=$(jq -Rn --arg k "$OPENAI_API_KEY" '$k')
-    ensure /admin/v1/providers "{\"name\":\"openai\",\"base_url\":\"https://api.openai.com/v1\",\"dialect\":\"chat\",\"auth_kind\":\"bearer\",\"credential\":$cred}" \
-        "provider openai"
-    ensure /admin/v1/targets '{"name":"openai-gpt-4o-mini","provider":"openai","model":"gpt-4o-mini","weight":1}' \
-        "target openai-gpt-4o-mini"
-    ensure /admin/v1/groups '{"name":"openai","strategy":"weighted","targets":["openai-gpt-4o-mini"]}' \
-        "group openai"
+    ensure_cloud openai https://api.openai.com/v1 chat bearer \
+        "$OPENAI_API_KEY" openai-gpt-4o-mini gpt-4o-mini
+    CLOUD_GROUPS+=(openai)
+fi
+if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
+    ensure_cloud anthropic https://api.anthropic.com/v1 messages x-api-key \
+        "$ANTHROPIC_API_KEY" anthropic-claude-sonnet-4-5 claude-sonnet-4-5
+    CLOUD_GROUPS+=(anthropic)
 fi
 
 models_status() {
@@ -325,14 +366,17 @@ models_status() {
         -H "Authorization: Bearer $1" "$GW/v1/models"
 }
 
-# the demo key: allowed demo-* (and openai when that group exists); kept
-# across runs unless it stopped working or lacks a group it should have
+# the demo key: allowed demo-* (and openai, anthropic when those groups
+# exist); kept across runs unless it stopped working or lacks a group it
+# should have
 key_usable() {
+    local g
     [ -n "$SLUICE_DEMO_TOKEN" ] || return 1
     [ "$(models_status "$SLUICE_DEMO_TOKEN")" = 200 ] || return 1
-    [ -z "${OPENAI_API_KEY:-}" ] ||
-        jq -e '.data | map(.id) | index("openai")' "$VAR/log/models.json" \
-            > /dev/null
+    for g in "${CLOUD_GROUPS[@]}"; do
+        jq -e --arg g "$g" '.data | map(.id) | index($g)' \
+            "$VAR/log/models.json" > /dev/null || return 1
+    done
 }
 
 create_demo_key() {
@@ -344,7 +388,9 @@ if key_usable; then
     say "reusing the demo key $SLUICE_DEMO_KEY_ID"
 else
     extra=
-    [ -z "${OPENAI_API_KEY:-}" ] || extra=',"openai"'
+    for g in "${CLOUD_GROUPS[@]}"; do
+        extra="$extra,\"$g\""
+    done
     create_demo_key "[\"demo-*\"$extra]"
     [ "$STATUS" = 201 ] || die "creating the demo key: HTTP $STATUS $BODY"
     SLUICE_DEMO_TOKEN=$(jq -r .token <<< "$BODY")
@@ -379,6 +425,28 @@ if ! wait_for 15 "a first chat request" "$VAR/log/nginx-error.log" chat_ok; then
     exit 1
 fi
 
+# the other two dialects, each against its own demo group (a warning
+# only: the chat request above proved the stack runs)
+dialect_ok() {
+    local path=$1 data=$2 code
+    code=$(curl -s -o "$VAR/log/first-${path##*/}.json" -m 10 \
+           -w '%{http_code}' -H "x-api-key: $SLUICE_DEMO_TOKEN" \
+           -H 'anthropic-version: 2023-06-01' \
+           -H 'Content-Type: application/json' --data "$data" "$GW$path") ||
+        code=000
+    [ "$code" = 200 ] ||
+        echo "run: warning: POST $path answered HTTP $code" \
+             "(var/log/first-${path##*/}.json)" >&2
+}
+dialect_ok /v1/responses '{"model":"demo-responses","input":"hello"}'
+dialect_ok /v1/messages \
+    '{"model":"demo-messages","max_tokens":256,"messages":[{"role":"user","content":"hello"}]}'
+
+groups="demo-chat, demo-responses, demo-messages (the mock provider)"
+for g in "${CLOUD_GROUPS[@]}"; do
+    groups="$groups, $g"
+done
+
 cat <<EOF
 
 Sluice is running (stop with: make stop)
@@ -388,7 +456,15 @@ Sluice is running (stop with: make stop)
   demo token   $SLUICE_DEMO_TOKEN
   settings     $VAR/demo.env  (. var/demo.env)
 
+  groups       $groups
+
   curl $GW/v1/chat/completions -H "Authorization: Bearer \$SLUICE_DEMO_TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{"model":"demo-chat","messages":[{"role":"user","content":"hi"}]}'
+  curl $GW/v1/responses -H "Authorization: Bearer \$SLUICE_DEMO_TOKEN" \\
+       -H 'Content-Type: application/json' \\
+       -d '{"model":"demo-responses","input":"hi"}'
+  curl $GW/v1/messages -H "x-api-key: \$SLUICE_DEMO_TOKEN" \\
+       -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \\
+       -d '{"model":"demo-messages","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}'
 EOF

@@ -45,7 +45,7 @@ sub h2 {
 wait_until(sub {
     my $r = http('GET', '/v1/models',
                  { authorization => "Bearer $demo->{token}" });
-    return @{ ($r->{json} || {})->{data} || [] } == 4;
+    return @{ ($r->{json} || {})->{data} || [] } == 6;
 }, 5);
 
 for my $round (1, 2) {
@@ -54,7 +54,8 @@ for my $round (1, 2) {
     is($code, 200, "models ($round): 200");
     my $j = json_decode($text) || {};
     is_deeply([sort map { $_->{id} } @{ $j->{data} || [] }],
-              [qw(demo-a demo-b demo-c demo-chat)],
+              [qw(demo-a demo-b demo-c demo-chat demo-messages
+                  demo-responses)],
               "models ($round): the whole list arrived") or diag($text);
 
     my $big = 'y' x 70000;

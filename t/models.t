@@ -32,15 +32,17 @@ sub ids {
 
 my $before = mock_requests();
 for my $round (1, 2) {
-    is_deeply(ids($demo->{token}, "demo key ($round)"), ['demo-chat'],
-              "demo key sees exactly demo-chat ($round)");
+    is_deeply(ids($demo->{token}, "demo key ($round)"),
+              ['demo-chat', 'demo-messages', 'demo-responses'],
+              "demo key sees exactly its three groups ($round)");
     is_deeply(ids($two->{token}, "two groups ($round)"),
               ['demo-chat', 'other-chat'], "two-group key ($round)");
     is_deeply(ids($all->{token}, "* key ($round)"),
-              ['demo-chat', 'demo-extra', 'other-chat'],
-              "* key sees every group ($round)");
+              ['demo-chat', 'demo-extra', 'demo-messages', 'demo-responses',
+               'other-chat'], "* key sees every group ($round)");
     is_deeply(ids($prefix->{token}, "demo-* key ($round)"),
-              ['demo-chat', 'demo-extra'], "demo-* key ($round)") if $prefix;
+              ['demo-chat', 'demo-extra', 'demo-messages', 'demo-responses'],
+              "demo-* key ($round)") if $prefix;
     my $r = http('GET', '/v1/models', { 'x-api-key' => $demo->{token} });
     is($r->{status}, 200, "x-api-key works for /v1/models ($round)");
     error_is(http('GET', '/v1/models'), 401, 'unauthorized',

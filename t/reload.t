@@ -24,8 +24,9 @@ for my $round (1, 2) {
            "echo: after reload $round.$try", "reload $round: answer $try");
         $r = http('GET', '/v1/models',
                   { authorization => "Bearer $demo->{token}" });
-        is_deeply([map { $_->{id} } @{ $r->{json}{data} || [] }],
-                  ['demo-chat'], "reload $round: models $try");
+        is_deeply([sort map { $_->{id} } @{ $r->{json}{data} || [] }],
+                  ['demo-chat', 'demo-messages', 'demo-responses'],
+                  "reload $round: models $try");
     }
     error_is(chat('sk-sluice-000000000000-' . ('0' x 64)), 401,
              'unauthorized', "reload $round: unknown key still refused");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora: t/xlate/<kind>/<from>-<to>.<case>.in.* and the
 # client fixtures' bodies and streams, each behind the two selector bytes
-# fuzz_xlate.c reads (direction, then flags).  Usage: seed.sh OUTDIR
+# fuzz_xlate.c reads (direction, then flags); and, as they are, the
+# request bodies for fuzz_estimate.c (OUTDIR/estimate).  Usage: seed.sh OUTDIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,11 +21,34 @@ for kind in request response stream; do
     for f in t/xlate/$kind/*.in.*; do
         base=${f##*/}
         pair=${base%%.*}
+        opt=${f%.in.*}.opt.json
+        # an answer to a responses caller's tools: "<request>\0<answer>"
+        if [ -f "$opt" ] && command -v jq >/dev/null \
+           && jq -e .request "$opt" >/dev/null 2>&1; then
+            { jq -cj .request "$opt"; printf '\0'; cat "$f"; } \
+                | seed "$kind" "${pair%-*}" "${pair#*-}" "$base"
+            continue
+        fi
         seed "$kind" "${pair%-*}" "${pair#*-}" "$base" < "$f"
     done
 done
 
+# the estimator's corpus: request bodies as they are
+mkdir -p "$out/estimate"
+for f in t/xlate/request/*.in.*; do
+    cp "$f" "$out/estimate/${f##*/}"
+done
+
 [ -d "$fixtures" ] && command -v jq >/dev/null || exit 0
+
+for f in "$fixtures"/*-*.json; do
+    n=0
+    while IFS= read -r body; do
+        n=$((n + 1))
+        printf '%s' "$body" > "$out/estimate/${f##*/}.$n"
+    done < <(jq -c '.requests[] | select(.body | type == "object") | .body' \
+                 "$f")
+done
 
 for f in "$fixtures"/*-*.json; do
     n=0

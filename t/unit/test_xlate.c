@@ -70,19 +70,33 @@ static char *canon_raw(run_t *r);
 static int same_cut_anywhere(const char *text, size_t len, int from,
     int to, unsigned flags, int every);
 static void test_golden(const char *kind);
+static sluice_xlate_names_t *case_request_names(json_t *opt, int upstream,
+    int caller, const char *path);
 static void test_fixtures(const char *dir);
 static void test_fixture(const char *path);
 static void fixture_request(const char *name, int from, json_t *body);
+static int tool_names_ok(json_t *o, int to);
+static json_t *offered_tools(json_t *body);
+static void offered_tool(json_t *list, json_t *ns, json_t *t);
+static void fixture_roundtrip(const char *name, json_t *body, json_t *o,
+    int to, const sluice_xlate_names_t *names);
 static void fixture_stream(const char *name, int from, const char *raw);
 static void fixture_answer(const char *name, int from, const char *raw);
 static void test_limits(void);
 static void test_abort_ping(void);
+static void test_names(void);
+static int names_request(int from, int to, const char *body, int *status,
+    sluice_xlate_names_t **names, json_t **out);
+static void test_names_stream(void);
 
 
 static int  test_n;
 static int  test_failed;
 static int  bless;
 static int  quick;      /* SLUICE_XLATE_QUICK: fewer cuts (for valgrind) */
+
+/* the names of the golden case's request (opt "request"), or NULL */
+static sluice_xlate_names_t  *case_names;
 
 
 static void
@@ -179,7 +193,8 @@ static int
 is_generated(const char *s)
 {
     static const char  *prefixes[] = {
-        "chatcmpl-", "resp_", "msg_", "rs_", "fc_", "call_", "toolu_", NULL
+        "chatcmpl-", "resp_", "msg_", "rs_", "fc_", "ctc_", "call_",
+        "toolu_", NULL
     };
 
     size_t        n, i;
@@ -386,7 +401,7 @@ run_stream(int from, int to, unsigned flags, const char *text, size_t len,
     sluice_buf_init(&s.out);
     sluice_buf_append(&s.out, "", 0);
 
-    st = sluice_xlate_stream_create(from, to, flags, 0);
+    st = sluice_xlate_stream_create_ex(from, to, flags, 0, case_names);
     r->rc = 0;
     a = 0;
 
@@ -733,11 +748,13 @@ check_responses(json_t *fr, int state)
         }
     }
 
-    /* a failed stream leaves a cut function call open, and only that */
+    /* a failed stream leaves a cut tool call open, and only that */
     json_object_foreach(open, type, f) {
         if (why == NULL && (state == SLUICE_XLATE_DONE
-                            || strcmp(json_string_value(f), "function_call")
-                               != 0))
+                            || (strcmp(json_string_value(f), "function_call")
+                                != 0
+                                && strcmp(json_string_value(f),
+                                          "custom_tool_call") != 0)))
         {
             why = "an item without response.output_item.done";
         }
@@ -771,7 +788,9 @@ check_responses_event(json_t *d, const char *type, json_t *open,
         "response.reasoning_summary_text.done",
         "response.reasoning_summary_part.done",
         "response.function_call_arguments.delta",
-        "response.function_call_arguments.done", "error",
+        "response.function_call_arguments.done",
+        "response.custom_tool_call_input.delta",
+        "response.custom_tool_call_input.done", "error",
         NULL
     };
 
@@ -887,7 +906,8 @@ golden_response(const char *text, size_t len, int from, int to, json_t *opt)
              : 200;
 
     sluice_buf_init(&out);
-    rc = sluice_xlate_response(from, to, status, text, len, &out, &u, &err);
+    rc = sluice_xlate_response_ex(from, to, status, text, len, case_names,
+                                  &out, &u, &err);
 
     if (rc != SLUICE_XLATE_ERROR) {
         body = json_loadb(out.data, out.len, 0, NULL);
@@ -947,8 +967,8 @@ static char *
 canon_raw(run_t *r)
 {
     static const char  *prefixes[] = {
-        "chatcmpl-", "resp_", "msg_", "rs_", "fc_", "call_", "toolu_",
-        "\"created\":", "\"created_at\":", NULL
+        "chatcmpl-", "resp_", "msg_", "rs_", "fc_", "ctc_", "call_",
+        "toolu_", "\"created\":", "\"created_at\":", NULL
     };
 
     char          *out, *q;
@@ -959,6 +979,7 @@ canon_raw(run_t *r)
     n = r->out.len;
     out = malloc(n + 128);
     q = out;
+    k = 0;
 
     for (i = 0; i < n; ) {
         for (pre = prefixes; *pre; pre++) {
@@ -1088,6 +1109,7 @@ test_golden(const char *kind)
 
         text = read_file(path, &len);
         opt = json_load_file(optp, 0, NULL);
+        case_names = case_request_names(opt, from, to, path);
 
         if (strcmp(kind, "request") == 0) {
             got = golden_request(text, len, from, to, opt);
@@ -1116,6 +1138,9 @@ test_golden(const char *kind)
                "%s: same output cut anywhere", path);
         }
 
+        sluice_xlate_names_free(case_names);
+        case_names = NULL;
+
         json_decref(want);
         json_decref(got);
         json_decref(opt);
@@ -1124,6 +1149,40 @@ test_golden(const char *kind)
     }
 
     free(names);
+}
+
+
+/*
+ * An answer or stream case whose caller offered custom or namespaced
+ * tools carries that request in opt "request" (a body in the caller's
+ * dialect): translated toward the upstream's, it gives the names.
+ */
+static sluice_xlate_names_t *
+case_request_names(json_t *opt, int upstream, int caller, const char *path)
+{
+    int                    rc;
+    char                  *body;
+    sluice_buf_t           out;
+    sluice_xlate_err_t     err;
+    sluice_xlate_names_t  *names;
+
+    if (!json_is_object(json_object_get(opt, "request"))) {
+        return NULL;
+    }
+
+    body = json_dumps(json_object_get(opt, "request"), JSON_COMPACT);
+    sluice_buf_init(&out);
+
+    rc = sluice_xlate_request_ex(caller, upstream, 0, body, strlen(body),
+                                 MODEL, &out, &names, &err);
+
+    ok(rc == SLUICE_XLATE_OK && names != NULL,
+       "%s: its request has names to map back", path);
+
+    sluice_buf_free(&out);
+    free(body);
+
+    return names;
 }
 
 
@@ -1199,26 +1258,40 @@ test_fixture(const char *path)
 }
 
 
-/* every other dialect: valid JSON out, or a refusal that names the thing */
+/*
+ * Every other dialect: valid JSON out, or a refusal that names the
+ * thing.  Codex must reach chat and messages targets, Claude Code chat
+ * and responses targets, without a refusal; tool names must suit every
+ * target; and calls of every tool offered come back to a responses
+ * caller as calls of the tools it offered.
+ */
 static void
 fixture_request(const char *name, int from, json_t *body)
 {
-    int                  to, rc, good;
-    char                *text;
-    json_t              *o;
-    sluice_buf_t         out;
-    sluice_xlate_err_t   err;
+    int                    to, rc, good, must;
+    char                  *text;
+    json_t                *o;
+    const char            *base;
+    sluice_buf_t           out;
+    sluice_xlate_err_t     err;
+    sluice_xlate_names_t  *names;
 
     text = json_dumps(body, JSON_COMPACT);
+    base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
 
     for (to = 0; to <= SLUICE_XLATE_MESSAGES; to++) {
         if (to == from) {
             continue;
         }
 
+        must = (strncmp(base, "codex-", 6) == 0
+                && to != SLUICE_XLATE_RESPONSES)
+               || (strncmp(base, "claude-code-", 12) == 0
+                   && to != SLUICE_XLATE_MESSAGES);
+
         sluice_buf_init(&out);
-        rc = sluice_xlate_request(from, to, text, strlen(text), MODEL, &out,
-                                  &err);
+        rc = sluice_xlate_request_ex(from, to, 0, text, strlen(text), MODEL,
+                                     &out, &names, &err);
 
         if (rc == SLUICE_XLATE_OK) {
             o = json_loadb(out.data, out.len, 0, NULL);
@@ -1232,22 +1305,206 @@ fixture_request(const char *name, int from, json_t *body)
             good = good && (to != SLUICE_XLATE_MESSAGES
                             || json_is_integer(json_object_get(o,
                                                    "max_tokens")));
-            json_decref(o);
+            good = good && tool_names_ok(o, to);
 
             ok(good, "%s: request %d -> %d gives a valid body", name, from,
                to);
 
+            if (from == SLUICE_XLATE_RESPONSES && good
+                && json_array_size(json_object_get(o, "tools")))
+            {
+                fixture_roundtrip(name, body, o, to, names);
+            }
+
+            json_decref(o);
+
         } else {
-            ok(err.status == 400
+            ok(!must && err.status == 400
                && strstr(err.message, "cannot be sent to a") != NULL,
-               "%s: request %d -> %d refused by name (%s)", name, from, to,
-               err.message);
+               "%s: request %d -> %d refused by name (%s)%s", name, from, to,
+               err.message, must ? ": must not be refused" : "");
         }
 
         sluice_buf_free(&out);
+        sluice_xlate_names_free(names);
     }
 
     free(text);
+}
+
+
+/* every tool a valid, distinct name for any target */
+static int
+tool_names_ok(json_t *o, int to)
+{
+    size_t       i, k, n;
+    json_t      *t;
+    const char  *nm, *seen[512];
+
+    n = 0;
+
+    json_array_foreach(json_object_get(o, "tools"), i, t) {
+        nm = json_string_value(json_object_get(
+                 to == SLUICE_XLATE_CHAT ? json_object_get(t, "function")
+                                         : t, "name"));
+
+        if (nm == NULL || strlen(nm) == 0 || strlen(nm) > 64
+            || strspn(nm, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
+                          "Z0123456789_-") != strlen(nm) || n == 512)
+        {
+            return 0;
+        }
+
+        for (k = 0; k < n; k++) {
+            if (strcmp(seen[k], nm) == 0) {
+                return 0;
+            }
+        }
+
+        seen[n++] = nm;
+    }
+
+    return 1;
+}
+
+
+/* the caller's tools in the order they were offered: [[ns|null, name, type]] */
+static json_t *
+offered_tools(json_t *body)
+{
+    size_t   i, k, j;
+    json_t  *list, *arr[2], *t, *in, *ns;
+
+    list = json_array();
+    arr[0] = NULL;
+    arr[1] = json_object_get(body, "tools");
+
+    json_array_foreach(json_object_get(body, "input"), i, t) {
+        if (json_is_string(json_object_get(t, "type"))
+            && strcmp(json_string_value(json_object_get(t, "type")),
+                      "additional_tools") == 0)
+        {
+            arr[0] = json_object_get(t, "tools");
+        }
+    }
+
+    for (k = 0; k < 2; k++) {
+        json_array_foreach(arr[k], i, t) {
+            if (strcmp(json_string_value(json_object_get(t, "type")),
+                       "namespace") != 0)
+            {
+                offered_tool(list, NULL, t);
+                continue;
+            }
+
+            ns = json_object_get(t, "name");
+
+            json_array_foreach(json_object_get(t, "tools"), j, in) {
+                offered_tool(list, json_string_length(ns) ? ns : NULL, in);
+            }
+        }
+    }
+
+    return list;
+}
+
+
+static void
+offered_tool(json_t *list, json_t *ns, json_t *t)
+{
+    const char  *type;
+
+    type = json_string_value(json_object_get(t, "type"));
+
+    if (strcmp(type, "function") == 0 || strcmp(type, "custom") == 0) {
+        json_array_append_new(list, json_pack("[O?, O, s]", ns,
+                              json_object_get(t, "name"), type));
+    }
+}
+
+
+/*
+ * The target calls every tool of the translated body o (in order) with
+ * {"input": "x"}; the responses caller must get calls of its own tools.
+ */
+static void
+fixture_roundtrip(const char *name, json_t *body, json_t *o, int to,
+    const sluice_xlate_names_t *names)
+{
+    int                  rc, good;
+    char                *ans;
+    size_t               i;
+    json_t              *calls, *t, *r, *want, *items, *item, *w;
+    const char          *nm, *type;
+    sluice_buf_t         out;
+    sluice_xlate_err_t   err;
+
+    calls = json_array();
+
+    json_array_foreach(json_object_get(o, "tools"), i, t) {
+        nm = json_string_value(json_object_get(
+                 to == SLUICE_XLATE_CHAT ? json_object_get(t, "function")
+                                         : t, "name"));
+        json_array_append_new(calls, to == SLUICE_XLATE_CHAT
+            ? json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", "call_1", "type",
+                        "function", "function", "name", nm, "arguments",
+                        "{\"input\":\"x\"}")
+            : json_pack("{s:s, s:s, s:s, s:{s:s}}", "type", "tool_use", "id",
+                        "toolu_1", "name", nm, "input", "input", "x"));
+    }
+
+    r = to == SLUICE_XLATE_CHAT
+        ? json_pack("{s:s, s:[{s:i, s:{s:s, s:n, s:o}, s:s}], s:{s:i, s:i}}",
+                    "id", "c", "choices", "index", 0, "message", "role",
+                    "assistant", "content", "tool_calls", calls,
+                    "finish_reason", "tool_calls", "usage", "prompt_tokens",
+                    1, "completion_tokens", 1)
+        : json_pack("{s:s, s:s, s:s, s:o, s:s, s:{s:i, s:i}}", "type",
+                    "message", "id", "m", "role", "assistant", "content",
+                    calls, "stop_reason", "tool_use", "usage",
+                    "input_tokens", 1, "output_tokens", 1);
+
+    ans = json_dumps(r, JSON_COMPACT);
+    sluice_buf_init(&out);
+
+    rc = sluice_xlate_response_ex(to, SLUICE_XLATE_RESPONSES, 200, ans,
+                                  strlen(ans), names, &out, NULL, &err);
+
+    want = offered_tools(body);
+    items = rc == SLUICE_XLATE_OK
+            ? json_loadb(out.data, out.len, 0, NULL) : NULL;
+    good = json_array_size(want) > 0
+           && json_array_size(want)
+              == json_array_size(json_object_get(items, "output"));
+
+    json_array_foreach(json_object_get(items, "output"), i, item) {
+        w = json_array_get(want, i);
+        type = json_string_value(json_array_get(w, 2));
+
+        good = good
+               && json_equal(json_object_get(item, "name"),
+                             json_array_get(w, 1))
+               && (json_is_null(json_array_get(w, 0))
+                   ? json_object_get(item, "namespace") == NULL
+                   : json_equal(json_object_get(item, "namespace"),
+                                json_array_get(w, 0)))
+               && (strcmp(type, "custom") == 0
+                   ? strcmp(json_string_value(json_object_get(item, "type")),
+                            "custom_tool_call") == 0
+                     && strcmp(json_string_value(json_object_get(item,
+                                   "input")), "x") == 0
+                   : strcmp(json_string_value(json_object_get(item, "type")),
+                            "function_call") == 0);
+    }
+
+    ok(good, "%s: %zu tool calls from %d come back as the caller's tools",
+       name, json_array_size(want), to);
+
+    json_decref(items);
+    json_decref(want);
+    json_decref(r);
+    sluice_buf_free(&out);
+    free(ans);
 }
 
 
@@ -1444,6 +1701,222 @@ test_abort_ping(void)
 }
 
 
+
+/* a request through sluice_xlate_request_ex(): rc, status, names, body */
+static int
+names_request(int from, int to, const char *body, int *status,
+    sluice_xlate_names_t **names, json_t **out)
+{
+    int                  rc;
+    sluice_buf_t         b;
+    sluice_xlate_err_t   err;
+
+    sluice_buf_init(&b);
+    *names = (sluice_xlate_names_t *) &b;     /* must be overwritten */
+
+    rc = sluice_xlate_request_ex(from, to, 0, body, strlen(body), MODEL, &b,
+                                 names, &err);
+
+    *status = rc == SLUICE_XLATE_OK ? 0 : err.status;
+    *out = rc == SLUICE_XLATE_OK ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    sluice_buf_free(&b);
+
+    return rc;
+}
+
+
+/* the names table: when there is one, what it maps, its bounds */
+static void
+test_names(void)
+{
+    int                    rc, status, i;
+    char                  *body;
+    json_t                *o, *tools;
+    sluice_buf_t           out, big;
+    sluice_xlate_err_t     err;
+    sluice_xlate_names_t  *names;
+
+    rc = names_request(SLUICE_XLATE_RESPONSES, SLUICE_XLATE_CHAT,
+             "{\"input\":\"hi\",\"tools\":[{\"type\":\"function\",\"name\":"
+             "\"f\"},{\"type\":\"web_search\"}]}", &status, &names, &o);
+    ok(rc == SLUICE_XLATE_OK && names == NULL
+       && json_array_size(json_object_get(o, "tools")) == 1,
+       "names: none for plain functions; a hosted tool is left out");
+    json_decref(o);
+
+    rc = names_request(SLUICE_XLATE_CHAT, SLUICE_XLATE_MESSAGES,
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+             &status, &names, &o);
+    ok(rc == SLUICE_XLATE_OK && names == NULL, "names: none for chat");
+    json_decref(o);
+
+    rc = names_request(SLUICE_XLATE_RESPONSES, SLUICE_XLATE_MESSAGES,
+             "{\"input\":\"hi\",\"tools\":[{\"type\":\"custom\",\"name\":"
+             "\"p\"}],\"tool_choice\":{\"type\":\"mcp\"}}", &status, &names,
+             &o);
+    ok(rc == SLUICE_XLATE_ERROR && status == 400 && names == NULL,
+       "names: NULL when the request is refused");
+
+    /* one namespace offered in tools and in additional_tools */
+    rc = names_request(SLUICE_XLATE_RESPONSES, SLUICE_XLATE_CHAT,
+             "{\"input\":[{\"type\":\"additional_tools\",\"tools\":[{\"type\""
+             ":\"namespace\",\"name\":\"n\",\"tools\":[{\"type\":\"custom\","
+             "\"name\":\"c\"}]}]},{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"tools\":[{\"type\":\"namespace\",\"name\":\"n\",\"tools\":[{"
+             "\"type\":\"custom\",\"name\":\"c\"}]}]}", &status, &names, &o);
+    tools = json_object_get(o, "tools");
+    ok(rc == SLUICE_XLATE_OK && names != NULL && json_array_size(tools) == 1
+       && strcmp(json_string_value(json_object_get(json_object_get(
+              json_array_get(tools, 0), "function"), "name")), "n__c") == 0,
+       "names: a tool offered twice is offered once, as n__c");
+    json_decref(o);
+
+    /* without the names, the answer's call stays a function call */
+    body = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"tool_calls\""
+           ":[{\"id\":\"k\",\"type\":\"function\",\"function\":{\"name\":"
+           "\"n__c\",\"arguments\":\"{\\\"input\\\":\\\"z\\\"}\"}}]},"
+           "\"finish_reason\":\"tool_calls\"}]}";
+
+    for (i = 0; i < 2; i++) {
+        sluice_buf_init(&out);
+        rc = sluice_xlate_response_ex(SLUICE_XLATE_CHAT,
+                 SLUICE_XLATE_RESPONSES, 200, body, strlen(body),
+                 i ? names : NULL, &out, NULL, &err);
+        ok(rc == SLUICE_XLATE_OK
+           && strstr(out.data, i ? "\"type\":\"custom_tool_call\""
+                                 : "\"type\":\"function_call\"") != NULL
+           && strstr(out.data, i ? "\"namespace\":\"n\"" : "\"n__c\"")
+              != NULL,
+           "names: an answer %s the names gives a %s", i ? "with" : "without",
+           i ? "custom_tool_call in namespace n" : "function_call n__c");
+        sluice_buf_free(&out);
+    }
+
+    sluice_xlate_names_free(names);
+    sluice_xlate_names_free(NULL);
+
+    /* the table is bounded */
+    sluice_buf_init(&big);
+    sluice_buf_append_str(&big, "{\"input\":\"hi\",\"tools\":[");
+
+    for (i = 0; i <= SLUICE_XLATE_NAMES_MAX; i++) {
+        char  t[64];
+
+        snprintf(t, sizeof(t), "%s{\"type\":\"custom\",\"name\":\"t%d\"}",
+                 i ? "," : "", i);
+        sluice_buf_append_str(&big, t);
+    }
+
+    sluice_buf_append_str(&big, "]}");
+    rc = names_request(SLUICE_XLATE_RESPONSES, SLUICE_XLATE_CHAT, big.data,
+                       &status, &names, &o);
+    ok(rc == SLUICE_XLATE_ERROR && status == 400 && names == NULL,
+       "names: more than %d custom tools are refused",
+       SLUICE_XLATE_NAMES_MAX);
+    sluice_buf_free(&big);
+
+    test_names_stream();
+}
+
+
+/*
+ * A stream keeps its own copy of the names (they are freed at once
+ * here), and a custom call's input comes out right whatever the deltas
+ * its arguments arrive in: here one byte each, through escapes and a
+ * surrogate pair.
+ */
+static void
+test_names_stream(void)
+{
+    int                     rc, status;
+    char                    ch[2], *piece;
+    size_t                  i, k;
+    json_t                 *o, *fr, *f, *d, *chunk;
+    sink_t                  s;
+    const char             *args, *type, *want;
+    sluice_buf_t            sse, deltas;
+    sluice_xlate_names_t   *names;
+    sluice_xlate_stream_t  *st;
+
+    rc = names_request(SLUICE_XLATE_RESPONSES, SLUICE_XLATE_CHAT,
+             "{\"input\":\"hi\",\"tools\":[{\"type\":\"custom\",\"name\":"
+             "\"apply_patch\"}]}", &status, &names, &o);
+    json_decref(o);
+
+    st = sluice_xlate_stream_create_ex(SLUICE_XLATE_CHAT,
+                                       SLUICE_XLATE_RESPONSES, 0, 0, names);
+    sluice_xlate_names_free(names);
+
+    args = "{\"input\":\"a\\\"b\\\\c\\n\\u00e9\\ud83d\\ude00\\u12\"}";
+    want = "a\"b\\c\n\xc3\xa9\xf0\x9f\x98\x80\\u12";
+
+    sluice_buf_init(&sse);
+    sluice_buf_append_str(&sse, "data: {\"choices\":[{\"delta\":{\"tool_calls"
+                          "\":[{\"index\":0,\"id\":\"k\",\"type\":\"function\","
+                          "\"function\":{\"name\":\"apply_patch\"}}]}}]}\n\n");
+
+    for (i = 0; args[i]; i++) {
+        ch[0] = args[i];
+        ch[1] = '\0';
+        chunk = json_pack("{s:[{s:{s:[{s:i, s:{s:s}}]}}]}", "choices",
+                          "delta", "tool_calls", "index", 0, "function",
+                          "arguments", ch);
+        piece = json_dumps(chunk, JSON_COMPACT);
+        sluice_buf_append_str(&sse, "data: ");
+        sluice_buf_append_str(&sse, piece);
+        sluice_buf_append_str(&sse, "\n\n");
+        free(piece);
+        json_decref(chunk);
+    }
+
+    sluice_buf_append_str(&sse, "data: {\"choices\":[{\"delta\":{},"
+                          "\"finish_reason\":\"tool_calls\"}]}\n\n"
+                          "data: [DONE]\n\n");
+
+    memset(&s, 0, sizeof(sink_t));
+    rc = sluice_xlate_stream_feed(st, sse.data, sse.len, emit, &s);
+    rc |= sluice_xlate_stream_finish(st, emit, &s);
+    fr = frames(s.out.data, s.out.len);
+    sluice_buf_init(&deltas);
+    k = 0;
+
+    json_array_foreach(fr, i, f) {
+        d = json_object_get(f, "data");
+        type = json_string_value(json_object_get(d, "type"));
+
+        if (type && strcmp(type, "response.custom_tool_call_input.delta")
+                    == 0)
+        {
+            sluice_buf_append_str(&deltas, json_string_value(
+                json_object_get(d, "delta")));
+
+        } else if (type && strcmp(type, "response.custom_tool_call_input.done")
+                           == 0
+                   && strcmp(json_string_value(json_object_get(d, "input")),
+                             want) == 0)
+        {
+            k++;
+
+        } else if (type && strcmp(type, "response.output_item.done") == 0
+                   && strcmp(json_string_value(json_object_get(
+                          json_object_get(d, "item"), "input")), want) == 0)
+        {
+            k++;
+        }
+    }
+
+    ok(rc == SLUICE_XLATE_OK && s.bad == 0
+       && check_responses(fr, sluice_xlate_stream_state(st)) == NULL
+       && k == 2 && deltas.data && strcmp(deltas.data, want) == 0,
+       "names: a stream's own copy; input deltas add up to the input");
+
+    json_decref(fr);
+    sluice_buf_free(&deltas);
+    sluice_buf_free(&sse);
+    sluice_buf_free(&s.out);
+    sluice_xlate_stream_destroy(st);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1456,6 +1929,7 @@ main(int argc, char **argv)
     test_golden("stream");
     test_limits();
     test_abort_ping();
+    test_names();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     printf("1..%d\n", test_n);

@@ -9,6 +9,8 @@ package Sluice::Test;
 #   start_stack();
 #   my $demo = seed_demo();
 #   my $res  = chat($demo->{token}, content => 'hi');
+#   $res     = messages($demo->{token}, 'hi');      # demo-messages
+#   $res     = responses($demo->{token}, 'hi', stream => 1);
 #   ...
 #   stop_stack();          # checks nginx's error.log, then stops
 #   done_testing;
@@ -48,7 +50,8 @@ use Time::HiRes qw(time sleep);
 our @EXPORT = qw(
     start_stack stop_stack stack gw_url admin_url
     admin seed_demo create_key create_group revoke_key
-    http chat sse_request raw_http
+    http chat sse_request raw_http responses messages sse_types
+    anthropic_error_is
     psql psql_hashes redis_cmd wait_until wait_usage
     mock_last mock_requests mock_reset
     error_log_check error_log_lines reload_nginx
@@ -726,15 +729,103 @@ sub chat {
 
 # sse_request($token, %chat_opts) streams a chat call and records every
 # SSE event with its arrival time: {status, headers, events => [{t,
-# data, event, json}], t_start, t_headers, t_end, body}.
+# data, event, json}], t_start, t_headers, t_end, body}.  Other
+# dialects: path => '/v1/messages', body => {...} (sent as it is, with
+# stream true unless it says otherwise) instead of the chat options.
 sub sse_request {
     my ($token, %o) = @_;
     my %h = (%{ $o{headers} || {} });
     $h{authorization} = "Bearer $token" if defined $token;
     $h{accept} //= 'text/event-stream';
-    return raw_http('POST', gw_url('/v1/chat/completions'), \%h,
-                    $JSON->encode(_chat_body(%o, stream => 1)),
+    my $body = $o{body};
+    if (ref $body eq 'HASH') {
+        $body = { %$body };
+        $body->{stream} = JSON::PP::true unless exists $body->{stream};
+    }
+    $body //= _chat_body(%o, stream => 1);
+    return raw_http('POST', gw_url($o{path} // '/v1/chat/completions'), \%h,
+                    ref $body ? $JSON->encode($body) : $body,
                     sse => 1, timeout => $o{timeout} // 30);
+}
+
+# The body of a Messages or Responses call: a string is the user's text
+# (messages: with max_tokens 256); model defaults to the demo group of
+# that dialect (o{model} overrides it, undef leaves it out); stream =>
+# 1 sets stream.
+sub _dialect_body {
+    my ($dialect, $body, %o) = @_;
+    if (!ref $body) {
+        my $text = $body // 'hello';
+        $body = $dialect eq 'messages'
+            ? { max_tokens => 256,
+                messages => [{ role => 'user', content => $text }] }
+            : { input => $text };
+    }
+    my %b = %$body;
+    $b{model} = $o{model} if exists $o{model};
+    $b{model} = "demo-$dialect" unless exists $b{model};
+    delete $b{model} unless defined $b{model};
+    $b{stream} = JSON::PP::true if $o{stream};
+    return \%b;
+}
+
+sub _dialect_call {
+    my ($dialect, $token, $body, %o) = @_;
+    my %h = (%{ $o{headers} || {} });
+    if (defined $token) {
+        if (($o{auth} // '') eq 'x-api-key') {
+            $h{'x-api-key'} = $token;
+        } else {
+            $h{authorization} = "Bearer $token";
+        }
+    }
+    my $b = ref $body eq 'SCALAR' ? $$body : _dialect_body($dialect, $body, %o);
+    $h{'content-type'} //= 'application/json';
+    my $path = $o{path} // "/v1/$dialect";
+    if ($o{stream}) {
+        $h{accept} //= 'text/event-stream';
+        return raw_http('POST', gw_url($path), \%h,
+                        ref $b ? $JSON->encode($b) : $b,
+                        sse => 1, timeout => $o{timeout} // 30);
+    }
+    return http('POST', $path, \%h, $b);
+}
+
+# messages($token, $body, %o) -> response: an Anthropic Messages call to
+# /v1/messages.  $body: a hash (model defaults to demo-messages), a
+# string (the user's text) or a ref to a raw string.  o: stream => 1
+# (then an SSE answer as sse_request gives it), path => '/anthropic/v1/
+# messages', auth => 'bearer' (default x-api-key), headers => {...}
+# (anthropic-version 2023-06-01 unless given), model => 'group'.
+sub messages {
+    my ($token, $body, %o) = @_;
+    my %h = ('anthropic-version' => '2023-06-01', %{ $o{headers} || {} });
+    return _dialect_call('messages', $token, $body, %o, headers => \%h,
+                         auth => $o{auth} // 'x-api-key');
+}
+
+# responses($token, $body, %o) -> response: an OpenAI Responses call to
+# /v1/responses (Bearer; auth => 'x-api-key' to send that instead).
+# $body and o as for messages; model defaults to demo-responses.
+sub responses {
+    my ($token, $body, %o) = @_;
+    return _dialect_call('responses', $token, $body, %o);
+}
+
+# sse_types($res) -> the event names of an SSE answer, in order (an
+# event without an "event:" line gives its JSON type, else its object,
+# as chat.completion.chunk, else its data, as [DONE]); comments
+# (": ping") are left out.
+sub sse_types {
+    my ($res) = @_;
+    my @types;
+    for my $ev (@{ $res->{events} || [] }) {
+        next unless defined $ev->{event} || defined $ev->{data};
+        my $j = ref $ev->{json} eq 'HASH' ? $ev->{json} : {};
+        push @types, $ev->{event} // $j->{type} // $j->{object}
+            // $ev->{data};
+    }
+    return @types;
 }
 
 # request_id_ok($res, $name): X-Request-Id is 32 hex chars; returns it
@@ -766,6 +857,27 @@ sub error_is {
             or diag("type=" . ($e->{type} // 'undef') . " code="
                     . ($e->{code} // 'undef'));
     }
+    request_id_ok($res, $name);
+    return $ok;
+}
+
+# anthropic_error_is($res, $status, $type, $name): an Anthropic error
+# {"type":"error","error":{"type","message"}} whose error.type is $type
+# (any when undef), with the status, a JSON content type and
+# X-Request-Id.
+sub anthropic_error_is {
+    my ($res, $status, $type, $name) = @_;
+    my $ok = is($res->{status}, $status, "$name: status $status");
+    like($res->{headers}{'content-type'} // '', qr{^application/json},
+         "$name: JSON content type");
+    my $j = ref $res->{json} eq 'HASH' ? $res->{json} : {};
+    my $e = ref $j->{error} eq 'HASH' ? $j->{error} : {};
+    ok(($j->{type} // '') eq 'error' && defined $e->{message}
+       && !ref $e->{message} && length $e->{message},
+       "$name: Anthropic error envelope with a message")
+        or diag("body: " . substr($res->{content} // $res->{body} // '',
+                                  0, 500));
+    is($e->{type}, $type, "$name: error type $type") if defined $type;
     request_id_ok($res, $name);
     return $ok;
 }
@@ -805,44 +917,77 @@ sub wait_key_synced {
     }, $timeout // 5);
 }
 
-# seed_demo(%o): user demo, project demo, provider mock -> the mock
-# provider, target mock-chat (upstream model mock-model-1), group
-# demo-chat, and a key allowed demo-chat.  Returns {token, key_id,
-# credential, provider, target, model, group, user, project}.
+# The demo's dialects: one provider on the mock per dialect, each with a
+# target and a group demo-<dialect>.
+our @DEMO_DIALECTS = (
+    { dialect => 'chat', provider => 'mock', target => 'mock-chat',
+      model => 'mock-model-1', group => 'demo-chat', auth_kind => 'bearer' },
+    { dialect => 'responses', provider => 'mock-responses',
+      target => 'mock-responses', model => 'mock-responses-1',
+      group => 'demo-responses', auth_kind => 'bearer' },
+    { dialect => 'messages', provider => 'mock-messages',
+      target => 'mock-messages', model => 'mock-messages-1',
+      group => 'demo-messages', auth_kind => 'x-api-key' },
+);
+
+# seed_demo(%o): user demo, project demo, and per dialect a provider on
+# the mock provider (base URL mock/v1), a target and a group:
+#   chat       provider mock            target mock-chat       model
+#              mock-model-1      group demo-chat       (Bearer)
+#   responses  provider mock-responses  target mock-responses  model
+#              mock-responses-1  group demo-responses  (Bearer)
+#   messages   provider mock-messages   target mock-messages   model
+#              mock-messages-1   group demo-messages   (x-api-key)
+# all with the same credential, and a key allowed the three groups
+# (o{groups} => [...] gives it those instead).  Returns {token, key_id,
+# credential, provider, target, model, group (the chat ones), user,
+# project, groups => [the three], dialects => {chat|responses|messages
+# => {dialect, provider, target, model, group, auth_kind}}}.
 sub seed_demo {
     my (%o) = @_;
     my $d = {
         user => 'demo', project => 'demo', provider => 'mock',
         target => 'mock-chat', model => 'mock-model-1', group => 'demo-chat',
         credential => 'sk-upstream-' . random_hex(12),
+        groups => [map { $_->{group} } @DEMO_DIALECTS],
+        dialects => { map { $_->{dialect} => { %$_ } } @DEMO_DIALECTS },
     };
     my $base = "$S->{mock_url}/v1";
     if (_seed_via_sql()) {
         psql("INSERT INTO users (name, email) VALUES ('demo', 'demo\@example.com');
-              INSERT INTO projects (name) VALUES ('demo');
-              INSERT INTO providers (name, base_url, dialect, auth_kind, credential)
-                VALUES ('mock', '$base', 'chat', 'bearer', '$d->{credential}');
-              INSERT INTO targets (name, provider_id, model, weight)
-                SELECT 'mock-chat', id, 'mock-model-1', 1 FROM providers WHERE name = 'mock';
-              INSERT INTO model_groups (name, strategy) VALUES ('demo-chat', 'weighted');
-              INSERT INTO group_targets (group_id, target_id)
-                SELECT g.id, t.id FROM model_groups g, targets t
-                WHERE g.name = 'demo-chat' AND t.name = 'mock-chat'");
+              INSERT INTO projects (name) VALUES ('demo')");
+        for my $x (@DEMO_DIALECTS) {
+            psql("INSERT INTO providers (name, base_url, dialect, auth_kind, credential)
+                    VALUES ('$x->{provider}', '$base', '$x->{dialect}',
+                            '$x->{auth_kind}', '$d->{credential}');
+                  INSERT INTO targets (name, provider_id, model, weight)
+                    SELECT '$x->{target}', id, '$x->{model}', 1
+                    FROM providers WHERE name = '$x->{provider}';
+                  INSERT INTO model_groups (name, strategy)
+                    VALUES ('$x->{group}', 'weighted');
+                  INSERT INTO group_targets (group_id, target_id)
+                    SELECT g.id, t.id FROM model_groups g, targets t
+                    WHERE g.name = '$x->{group}' AND t.name = '$x->{target}'");
+        }
     } else {
         _admin_ok(POST => '/admin/v1/users',
                   { name => 'demo', email => 'demo@example.com' });
         _admin_ok(POST => '/admin/v1/projects', { name => 'demo' });
-        _admin_ok(POST => '/admin/v1/providers',
-                  { name => 'mock', base_url => $base, dialect => 'chat',
-                    auth_kind => 'bearer', credential => $d->{credential} });
-        _admin_ok(POST => '/admin/v1/targets',
-                  { name => 'mock-chat', provider => 'mock',
-                    model => 'mock-model-1', weight => 1 });
-        _admin_ok(POST => '/admin/v1/groups',
-                  { name => 'demo-chat', strategy => 'weighted',
-                    targets => ['mock-chat'] });
+        for my $x (@DEMO_DIALECTS) {
+            _admin_ok(POST => '/admin/v1/providers',
+                      { name => $x->{provider}, base_url => $base,
+                        dialect => $x->{dialect},
+                        auth_kind => $x->{auth_kind},
+                        credential => $d->{credential} });
+            _admin_ok(POST => '/admin/v1/targets',
+                      { name => $x->{target}, provider => $x->{provider},
+                        model => $x->{model}, weight => 1 });
+            _admin_ok(POST => '/admin/v1/groups',
+                      { name => $x->{group}, strategy => 'weighted',
+                        targets => [$x->{target}] });
+        }
     }
-    my $k = create_key(groups => $o{groups} // ['demo-chat']);
+    my $k = create_key(groups => $o{groups} // $d->{groups});
     $d->{token} = $k->{token};
     $d->{key_id} = $d->{id} = $k->{id};
     return $d;

@@ -1,0 +1,40 @@
+/*
+ * POST /v1/messages/count_tokens: the module's own estimate of a
+ * request's prompt tokens (sluice_estimate, the estimator admission
+ * uses), answered without calling a provider.  The caller must be
+ * allowed the model group, as for a real request.
+ */
+
+#include "ngx_http_sluice.h"
+#include "sluice_estimate.h"
+
+
+ngx_int_t
+ngx_http_sluice_count(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
+    u_char *body, size_t len)
+{
+    u_char   *p;
+    int64_t   n;
+
+    n = sluice_estimate_tokens(ctx->dialect, (const char *) body, len);
+
+    if (n < 0) {
+        ctx->err_status = NGX_HTTP_BAD_REQUEST;
+        ctx->err_code = "invalid-request";
+        ctx->err_message = "request body is not a valid request";
+        return NGX_DONE;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("{\"input_tokens\":}\n") + NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->answer.data = p;
+    ctx->answer.len = ngx_sprintf(p, "{\"input_tokens\":%L}\n", n) - p;
+
+    /* nothing was spent: no usage record */
+    ctx->logged = 1;
+
+    return NGX_DONE;
+}
