@@ -37,6 +37,10 @@ for my $dl (qw(chat responses messages)) {
 my ($st, $g) = admin(GET => '/admin/v1/groups');
 my ($xg) = grep { $_->{name} eq 'x-chat' } @{ $g->{data} // $g // [] };
 is($xg && $xg->{idle_timeout_ms}, 1500, 'the admin API shows idle_timeout_ms');
+($st) = admin(PATCH => '/admin/v1/groups/x-chat', { idle_timeout_ms => 5 });
+is($st, 400, 'idle_timeout_ms under 1 s is refused');
+($st) = admin(PATCH => '/admin/v1/groups/x-chat', { idle_timeout_ms => 'x' });
+is($st, 400, 'idle_timeout_ms must be an integer');
 
 wait_until(sub {
     my $r = http(GET => '/v1/models', { authorization => "Bearer $tok" });

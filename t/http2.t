@@ -75,6 +75,22 @@ for my $round (1, 2) {
     like($text, qr/data: \[DONE\]\s*$/, "stream ($round): complete");
     unlike($text, qr/"choices":\[\]/, "stream ($round): no usage chunk "
            . "the caller did not ask for");
+
+    # a translated stream: a chat caller, a messages provider
+    ($code, $ver, $text) = h2('/v1/chat/completions', json_encode({
+        model => 'demo-messages', stream => JSON::PP::true,
+        messages => [{ role => 'user', content => "x $round" }] }));
+    is($code, 200, "translated stream ($round): 200");
+    like($text, qr/"content":"echo:/, "translated stream ($round): text");
+    like($text, qr/data: \[DONE\]\s*$/,
+         "translated stream ($round): complete");
+
+    # a translated JSON answer: held, translated, sent with a new length
+    ($code, $ver, $text) = h2('/v1/responses', json_encode({
+        model => 'demo-messages', input => "y $round" }));
+    is($code, 200, "translated JSON ($round): 200");
+    is((json_decode($text) || {})->{output}[0]{content}[0]{text},
+       "echo: y $round", "translated JSON ($round): the answer");
 }
 
 stop_stack();
