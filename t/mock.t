@@ -607,15 +607,15 @@ for my $round (1, 2) {
            . "($round)");
         ok(!grep({ $_ eq $end } sse_types($s)), "$d drop: no end ($round)");
 
-        $s = stream($path, $mk->('a b c d mock:silent=600'));
+        $s = stream($path, $mk->('a b c d mock:silent=800'));
         my @e = @{ $s->{events} };
         my $i = first_content(@e);
         ok(defined $i && $i < $#e, "$d silent: a first content event "
            . "($round)") or next;
-        cmp_ok($e[$i]{t} - $e[0]{t}, '<', 0.4, "$d silent: not before it "
+        cmp_ok($e[$i]{t} - $e[0]{t}, '<', 0.6, "$d silent: not before it "
                . "($round)");
-        cmp_ok($e[$i + 1]{t} - $e[$i]{t}, '>=', 0.5,
-               "$d silent: then nothing for 600 ms ($round)");
+        cmp_ok($e[$i + 1]{t} - $e[$i]{t}, '>=', 0.7,
+               "$d silent: then nothing for 800 ms ($round)");
         is((sse_types($s))[-1], $end, "$d silent: then the rest ($round)");
     }
 }
@@ -629,8 +629,8 @@ SKIP: {
                  && -d "$sdk/node_modules/\@anthropic-ai/sdk";
     local $ENV{SLUICE_URL} = $M;
     local $ENV{SLUICE_TOKEN} = 'sk-mock';
-    my $out = `timeout 120 node '$sdk/dialects.mjs' 7 2>&1`;
-    is($?, 0, 'dialects.mjs ran') or diag($out);
+    my $out = `timeout 120 node '$sdk/mock_dialects.mjs' 7 2>&1`;
+    is($?, 0, 'mock_dialects.mjs ran') or diag($out);
     my ($line) = grep { /^\{/ } split /\n/, $out;
     my $j = json_decode($line // '') || {};
     my ($rs, $ms) = ($j->{responses} || {}, $j->{messages} || {});
