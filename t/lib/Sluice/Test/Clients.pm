@@ -11,6 +11,11 @@ package Sluice::Test::Clients;
 #   my $r = run_client(['node', 'x.mjs'], env => {...}, timeout => 120);
 #   $r->{exit}, $r->{stdout}, $r->{stderr}, $r->{timed_out}, $r->{secs}
 #
+# and what the client tests assert with: the mock provider's recorded
+# requests (upstream_ok, tool_calls, tool_results), usage rows
+# (usage_rows_ok, sdk_usage_ok), the SDK scripts' output (sdk_script,
+# sdk_case_ok).
+#
 # Only a failed npm install skips a test (no registry: offline CI); a
 # package that installed but does not run is a failure.
 
@@ -61,6 +66,7 @@ sub run_client {
     die "run_client: fork: $!" unless defined $pid;
     if ($pid == 0) {
         POSIX::setsid();
+        $SIG{PIPE} = 'DEFAULT';     # the harness ignores it; exec keeps that
         open STDIN, '<', $in or POSIX::_exit(127);
         open STDOUT, '>', $out or POSIX::_exit(127);
         open STDERR, '>', $err or POSIX::_exit(127);
