@@ -77,7 +77,10 @@ typedef struct {
 
 static ngx_int_t ngx_http_sluice_filter_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_sluice_header_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sluice_filter_request_id(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
+static ngx_int_t ngx_http_sluice_filter_header(ngx_http_request_t *r,
+    char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_sluice_filter_start(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 static ngx_uint_t ngx_http_sluice_filter_mode(ngx_http_request_t *r);
@@ -194,7 +197,7 @@ ngx_http_sluice_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_sluice_filter_request_id(r) != NGX_OK) {
+    if (ngx_http_sluice_filter_request_id(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -216,9 +219,14 @@ ngx_http_sluice_header_filter(ngx_http_request_t *r)
 }
 
 
-/* X-Request-Id: $request_id; a provider's own id is kept under a new name */
+/*
+ * X-Request-Id: $request_id, and request-id too for Anthropic callers
+ * (their SDK reads that one); a provider's own ids are kept under
+ * new names.
+ */
 static ngx_int_t
-ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
+ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx)
 {
     ngx_str_t         rid;
     ngx_uint_t        i;
@@ -245,15 +253,43 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].hash != 0
-            && h[i].key.len == sizeof("X-Request-Id") - 1
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("X-Request-Id") - 1
             && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id",
                                sizeof("X-Request-Id") - 1)
                == 0)
         {
             ngx_str_set(&h[i].key, "X-Upstream-Request-Id");
+
+        } else if (h[i].key.len == sizeof("request-id") - 1
+                   && ngx_strncasecmp(h[i].key.data, (u_char *) "request-id",
+                                      sizeof("request-id") - 1)
+                      == 0)
+        {
+            ngx_str_set(&h[i].key, "Upstream-Request-Id");
         }
     }
+
+    if (ngx_http_sluice_filter_header(r, "X-Request-Id", &rid) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->dialect == NGX_HTTP_SLUICE_MESSAGES) {
+        return ngx_http_sluice_filter_header(r, "request-id", &rid);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sluice_filter_header(ngx_http_request_t *r, char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -261,8 +297,9 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r)
     }
 
     h->hash = 1;
-    ngx_str_set(&h->key, "X-Request-Id");
-    h->value = rid;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
     h->lowcase_key = NULL;
 
     return NGX_OK;

@@ -46,9 +46,13 @@ for my $group (qw(demo-messages demo-chat demo-responses)) {
         is($c->{text}, "echo: hello from the sdk $round", "$t messages: text");
         is($c->{stop_reason}, 'end_turn', "$t messages: stop_reason");
         usage_shape_ok($c->{usage}, "$t messages");
-        # the SDK's _request_id reads Anthropic's own request-id header
-        note("$t messages: the SDK's _request_id: "
-             . ($c->{sdk_request_id} // 'null'));
+        # the SDK's _request_id reads Anthropic's request-id header: the
+        # gateway sends its own id there too
+        like($c->{sdk_request_id} // '', qr/^[0-9a-f]{32}$/,
+             "$t messages: the SDK's _request_id is the gateway's id");
+        is($c->{sdk_request_id}, $c->{request_id},
+           "$t messages: request-id and X-Request-Id agree")
+            if defined $c->{request_id};
         sdk_usage_ok($c->{calls}[0], $group, $key, 0, "$t messages");
     }
 
