@@ -134,8 +134,9 @@ extern ngx_module_t  ngx_http_sluice_filter_module;
 ngx_http_sluice_ctx_t *ngx_http_sluice_get_ctx(ngx_http_request_t *r);
 ngx_http_sluice_ctx_t *ngx_http_sluice_create_ctx(ngx_http_request_t *r);
 /*
- * $request_id, indexed so it is computed once per request: the header,
- * the error body and the usage record all see the same id.  Empty when
+ * The request id (32 hex chars), drawn on first use from a per-worker
+ * generator and stored as $request_id: the header, the error body, the
+ * usage record and log_format all see the same id.  Empty when
  * unavailable; points into request memory.
  */
 void ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid);

@@ -6,8 +6,23 @@
 
 #include "ngx_http_sluice.h"
 
+#include <openssl/rand.h>
+
 
 static void ngx_http_sluice_ctx_cleanup(void *data);
+static ngx_int_t ngx_http_sluice_rid_seed(void);
+static uint64_t ngx_http_sluice_rid_next(void);
+
+
+/*
+ * Request ids come from a per-worker xoshiro256** generator (Blackman
+ * and Vigna), seeded once per process from OpenSSL's RAND_bytes: nginx's
+ * own $request_id calls RAND_bytes for every request, which costs more
+ * than the rest of the id work together.  128 bits per id, so ids from
+ * different workers and restarts do not meet.  Ids need not be secret.
+ */
+static uint64_t   ngx_http_sluice_rid_s[4];
+static ngx_pid_t  ngx_http_sluice_rid_pid;     /* seeded in this process */
 
 
 static void
@@ -90,19 +105,94 @@ ngx_http_sluice_elapsed(ngx_http_request_t *r)
 }
 
 
+/*
+ * The request's id.  The first call draws it and stores it as the value
+ * of $request_id (a cacheable variable), so the header, the error body,
+ * the usage record and any log_format using $request_id see one id.  If
+ * something evaluated $request_id first, that value is kept.
+ */
 void
 ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid)
 {
+    u_char                       *p;
+    uint64_t                      w[2];
     ngx_http_variable_value_t    *vv;
     ngx_http_sluice_main_conf_t  *mcf;
 
     ngx_str_null(rid);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_sluice_module);
-    vv = ngx_http_get_indexed_variable(r, mcf->rid_index);
+    vv = &r->variables[mcf->rid_index];
 
-    if (vv != NULL && !vv->not_found) {
+    if (!vv->valid && !vv->not_found) {
+        p = ngx_pnalloc(r->pool, 32);
+
+        if (p == NULL || ngx_http_sluice_rid_seed() != NGX_OK) {
+            /* nginx's own, from RAND_bytes */
+            vv = ngx_http_get_indexed_variable(r, mcf->rid_index);
+            if (vv == NULL) {
+                return;
+            }
+
+        } else {
+            w[0] = ngx_http_sluice_rid_next();
+            w[1] = ngx_http_sluice_rid_next();
+            ngx_hex_dump(p, (u_char *) w, 16);
+
+            vv->len = 32;
+            vv->data = p;
+            vv->valid = 1;
+            vv->no_cacheable = 0;
+            vv->not_found = 0;
+        }
+    }
+
+    if (vv->valid && !vv->not_found) {
         rid->data = vv->data;
         rid->len = vv->len;
     }
+}
+
+
+/* once per process: a forked worker draws its own seed */
+static ngx_int_t
+ngx_http_sluice_rid_seed(void)
+{
+    if (ngx_http_sluice_rid_pid == ngx_pid) {
+        return NGX_OK;
+    }
+
+    if (RAND_bytes((u_char *) ngx_http_sluice_rid_s,
+                   sizeof(ngx_http_sluice_rid_s))
+        != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the one state the generator must never be in */
+    ngx_http_sluice_rid_s[0] |= 1;
+    ngx_http_sluice_rid_pid = ngx_pid;
+
+    return NGX_OK;
+}
+
+
+static uint64_t
+ngx_http_sluice_rid_next(void)
+{
+    uint64_t   r, t;
+    uint64_t  *s = ngx_http_sluice_rid_s;
+
+    r = s[1] * 5;
+    r = ((r << 7) | (r >> 57)) * 9;
+    t = s[1] << 17;
+
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+
+    return r;
 }

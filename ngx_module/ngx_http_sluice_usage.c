@@ -1,7 +1,9 @@
 /*
  * Usage records: one XADD per gateway request, built in the LOG phase,
  * queued per worker and pipelined to Redis over a non-blocking nginx
- * connection; spooled to a file while Redis is away and replayed later.
+ * connection in batches (one write for up to 64 records, none waiting
+ * more than 10 ms); spooled to a file while Redis is away and replayed
+ * later.
  */
 
 #include "ngx_http_sluice_usage.h"
@@ -15,6 +17,23 @@
 #define NGX_HTTP_SLUICE_USAGE_SCAN       30000  /* spool scan, ms */
 #define NGX_HTTP_SLUICE_USAGE_QUIET      60     /* s between same errors */
 #define NGX_HTTP_SLUICE_USAGE_IOV        64
+
+/*
+ * Records leave together: a batch is written once it holds BATCH records
+ * or its first record waited FLUSH ms.  One write instead of one per
+ * request spares the worker, Redis and the ingest behind it most of
+ * their per-record work (Redis serves the waiting XREADGROUP once per
+ * batch, and controld inserts the batch in one statement).
+ */
+#define NGX_HTTP_SLUICE_USAGE_FLUSH      10     /* ms */
+#define NGX_HTTP_SLUICE_USAGE_BATCH      NGX_HTTP_SLUICE_USAGE_IOV
+
+/* record buffers up to BLOCK bytes are reused, at most BLOCKS kept free */
+#define NGX_HTTP_SLUICE_USAGE_BLOCK      1024
+#define NGX_HTTP_SLUICE_USAGE_BLOCKS     256
+
+/* reply bytes held until a reply is complete */
+#define NGX_HTTP_SLUICE_USAGE_IN         4096
 
 
 /* the record's fields, in CONTRACTS.md order */
@@ -43,12 +62,16 @@ enum {
     NGX_HTTP_SLUICE_U_N
 };
 
+static ngx_int_t ngx_http_sluice_usage_template(
+    ngx_http_sluice_usage_t *u, ngx_log_t *log);
 static ngx_int_t ngx_http_sluice_usage_format(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec);
 static void ngx_http_sluice_usage_values(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_str_t *v, u_char *buf);
 static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
     int64_t n);
+static void ngx_http_sluice_usage_kick(ngx_http_sluice_usage_t *u);
+static void ngx_http_sluice_usage_flush(ngx_event_t *ev);
 static ngx_uint_t ngx_http_sluice_usage_status(ngx_http_request_t *r);
 static void ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
@@ -65,10 +88,20 @@ static void ngx_http_sluice_usage_advance(ngx_http_sluice_usage_t *u,
     size_t n);
 static ngx_int_t ngx_http_sluice_usage_replies(ngx_http_sluice_usage_t *u);
 static ngx_int_t ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u,
-    redisReply *reply);
+    sluice_resp_reply_t *reply);
 
 
 static ngx_http_sluice_usage_t  ngx_http_sluice_usage;
+
+
+/*
+ * The bytes every XADD of this worker shares, built in init_process:
+ * the head ("*<argc>", XADD, the stream, MAXLEN ~ <n>, "*") and each
+ * field name as a bulk string.
+ */
+static ngx_str_t  ngx_http_sluice_usage_head;
+static ngx_str_t  ngx_http_sluice_usage_segs[NGX_HTTP_SLUICE_U_N];
+static size_t     ngx_http_sluice_usage_fixed;
 
 
 static ngx_str_t  ngx_http_sluice_usage_names[] = {
@@ -138,62 +171,152 @@ ngx_http_sluice_usage_log_handler(ngx_http_request_t *r)
 }
 
 
-/* XADD <stream> [MAXLEN ~ <n>] * <field> <value> ... */
+/* XADD <stream> [MAXLEN ~ <n>] * <field> <value> ...: the constant parts */
+static ngx_int_t
+ngx_http_sluice_usage_template(ngx_http_sluice_usage_t *u, ngx_log_t *log)
+{
+    char                         *p;
+    u_char                       *buf;
+    size_t                        len;
+    u_char                        maxlen[NGX_INT_T_LEN];
+    ngx_str_t                     ml, *seg, *name;
+    ngx_uint_t                    i, argc;
+    ngx_http_sluice_main_conf_t  *mcf;
+
+    mcf = u->mcf;
+
+    ml.data = maxlen;
+    ml.len = ngx_sprintf(maxlen, "%ui", mcf->maxlen) - maxlen;
+
+    argc = 3 + (mcf->maxlen ? 3 : 0) + 2 * NGX_HTTP_SLUICE_U_N;
+
+    len = 1 + NGX_INT_T_LEN + 2 + sluice_resp_bulk_len(4)
+          + sluice_resp_bulk_len(mcf->stream.len) + sluice_resp_bulk_len(6)
+          + sluice_resp_bulk_len(1) + sluice_resp_bulk_len(ml.len)
+          + sluice_resp_bulk_len(1);
+
+    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
+        len += sluice_resp_bulk_len(ngx_http_sluice_usage_names[i].len);
+    }
+
+    buf = ngx_alloc(len, log);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = sluice_resp_array((char *) buf, argc);
+    p = sluice_resp_bulk(p, "XADD", 4);
+    p = sluice_resp_bulk(p, (char *) mcf->stream.data, mcf->stream.len);
+
+    if (mcf->maxlen) {
+        p = sluice_resp_bulk(p, "MAXLEN", 6);
+        p = sluice_resp_bulk(p, "~", 1);
+        p = sluice_resp_bulk(p, (char *) ml.data, ml.len);
+    }
+
+    p = sluice_resp_bulk(p, "*", 1);
+
+    ngx_http_sluice_usage_head.data = buf;
+    ngx_http_sluice_usage_head.len = (u_char *) p - buf;
+    ngx_http_sluice_usage_fixed = ngx_http_sluice_usage_head.len;
+
+    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
+        seg = &ngx_http_sluice_usage_segs[i];
+        name = &ngx_http_sluice_usage_names[i];
+
+        seg->data = (u_char *) p;
+        p = sluice_resp_bulk(p, (char *) name->data, name->len);
+        seg->len = (u_char *) p - seg->data;
+
+        ngx_http_sluice_usage_fixed += seg->len;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the head, then each field's name and value, into a reused buffer */
 static ngx_int_t
 ngx_http_sluice_usage_format(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec)
 {
-    int                           argc;
-    size_t                        len;
-    u_char                        buf[NGX_HTTP_SLUICE_U_N * NGX_INT64_LEN];
-    u_char                        maxlen[NGX_INT_T_LEN];
-    size_t                        argvlen[8 + 2 * NGX_HTTP_SLUICE_U_N];
-    ngx_str_t                     v[NGX_HTTP_SLUICE_U_N];
-    ngx_uint_t                    i;
-    const char                   *argv[8 + 2 * NGX_HTTP_SLUICE_U_N];
-    ngx_http_sluice_main_conf_t  *mcf;
-
-    mcf = ngx_http_sluice_usage.mcf;
-
-    argc = 0;
-    argv[argc] = "XADD";
-    argvlen[argc++] = 4;
-    argv[argc] = (const char *) mcf->stream.data;
-    argvlen[argc++] = mcf->stream.len;
-
-    if (mcf->maxlen) {
-        argv[argc] = "MAXLEN";
-        argvlen[argc++] = 6;
-        argv[argc] = "~";
-        argvlen[argc++] = 1;
-        argv[argc] = (const char *) maxlen;
-        argvlen[argc++] = ngx_sprintf(maxlen, "%ui", mcf->maxlen) - maxlen;
-    }
-
-    argv[argc] = "*";
-    argvlen[argc++] = 1;
+    char        *p;
+    size_t       len;
+    u_char       buf[NGX_HTTP_SLUICE_U_N * NGX_INT64_LEN];
+    ngx_str_t    v[NGX_HTTP_SLUICE_U_N], *seg;
+    ngx_uint_t   i;
 
     ngx_http_sluice_usage_values(r, ctx, v, buf);
 
+    len = ngx_http_sluice_usage_fixed;
+
     for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
-        argv[argc] = (const char *) ngx_http_sluice_usage_names[i].data;
-        argvlen[argc++] = ngx_http_sluice_usage_names[i].len;
-        argv[argc] = v[i].len ? (const char *) v[i].data : "";
-        argvlen[argc++] = v[i].len;
+        len += sluice_resp_bulk_len(v[i].len);
     }
 
-    /* formatted by hand: hiredis's formatter spends most in printf */
-    len = sluice_resp_len(argc, argvlen);
-
-    rec->cmd = ngx_alloc(len, r->connection->log);
+    rec->cmd = ngx_http_sluice_usage_rec_alloc(&ngx_http_sluice_usage, len);
     if (rec->cmd == NULL) {
         return NGX_ERROR;
     }
 
-    (void) sluice_resp_write(rec->cmd, argc, argv, argvlen);
+    p = (char *) ngx_cpymem(rec->cmd, ngx_http_sluice_usage_head.data,
+                            ngx_http_sluice_usage_head.len);
+
+    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
+        seg = &ngx_http_sluice_usage_segs[i];
+        p = (char *) ngx_cpymem(p, seg->data, seg->len);
+        p = sluice_resp_bulk(p, (char *) v[i].data, v[i].len);
+    }
+
     rec->len = len;
 
     return NGX_OK;
+}
+
+
+/*
+ * Record buffers: up to BLOCK bytes they come from a per-worker free
+ * list, so the request path does not go to malloc in the steady state.
+ */
+char *
+ngx_http_sluice_usage_rec_alloc(ngx_http_sluice_usage_t *u, size_t len)
+{
+    void  *b;
+
+    if (len > NGX_HTTP_SLUICE_USAGE_BLOCK) {
+        return ngx_alloc(len, &u->log);
+    }
+
+    b = u->blocks;
+
+    if (b == NULL) {
+        return ngx_alloc(NGX_HTTP_SLUICE_USAGE_BLOCK, &u->log);
+    }
+
+    /* a free block holds the next free block's address */
+    ngx_memcpy(&u->blocks, b, sizeof(void *));
+    u->nblocks--;
+
+    return b;
+}
+
+
+void
+ngx_http_sluice_usage_rec_free(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec)
+{
+    if (rec->len > NGX_HTTP_SLUICE_USAGE_BLOCK
+        || u->nblocks >= NGX_HTTP_SLUICE_USAGE_BLOCKS)
+    {
+        ngx_free(rec->cmd);
+
+    } else {
+        ngx_memcpy(rec->cmd, &u->blocks, sizeof(void *));
+        u->blocks = rec->cmd;
+        u->nblocks++;
+    }
+
+    rec->cmd = NULL;
 }
 
 
@@ -287,7 +410,7 @@ ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v, int64_t n)
     }
 
     v->data = p;
-    p = ngx_sprintf(p, "%L", n);
+    p = (u_char *) sluice_resp_u64((char *) p, (uint64_t) n);
     v->len = p - v->data;
 
     return p;
@@ -301,7 +424,7 @@ ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
 {
     if (u->count == u->size) {
         ngx_http_sluice_usage_keep(u, rec);
-        ngx_free(rec->cmd);
+        ngx_http_sluice_usage_rec_free(u, rec);
         return;
     }
 
@@ -315,16 +438,51 @@ void
 ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec)
 {
-    ngx_connection_t  *c;
-
     u->ring[(u->head + u->count) % u->size] = *rec;
     u->count++;
 
-    /* one write per event loop turn for all the records logged in it */
-    c = u->peer.connection;
+    ngx_http_sluice_usage_kick(u);
+}
 
-    if (u->connected && !c->write->posted) {
-        ngx_post_event(c->write, &ngx_posted_events);
+
+/*
+ * Records not yet written leave now when a batch is full or the worker
+ * is going away, else when the flush timer fires (at most FLUSH ms).
+ */
+static void
+ngx_http_sluice_usage_kick(ngx_http_sluice_usage_t *u)
+{
+    ngx_connection_t  *c;
+
+    if (!u->connected || u->inflight == u->count) {
+        return;
+    }
+
+    if (u->count - u->inflight >= NGX_HTTP_SLUICE_USAGE_BATCH
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
+        c = u->peer.connection;
+
+        if (!c->write->posted) {
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (!u->flush.timer_set) {
+        ngx_add_timer(&u->flush, NGX_HTTP_SLUICE_USAGE_FLUSH);
+    }
+}
+
+
+static void
+ngx_http_sluice_usage_flush(ngx_event_t *ev)
+{
+    ngx_http_sluice_usage_t  *u = ev->data;
+
+    if (u->connected) {
+        ngx_http_sluice_usage_send(u);
     }
 }
 
@@ -406,10 +564,12 @@ ngx_http_sluice_usage_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    u->reader = redisReaderCreate();
-    if (u->reader == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "sluice: redisReaderCreate() failed");
+    u->in = ngx_alloc(NGX_HTTP_SLUICE_USAGE_IN, cycle->log);
+    if (u->in == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_sluice_usage_template(u, cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -424,6 +584,11 @@ ngx_http_sluice_usage_init_process(ngx_cycle_t *cycle)
     u->tick.log = &u->log;
     u->tick.cancelable = 1;
 
+    /* not cancelable: a worker going away still writes its last batch */
+    u->flush.handler = ngx_http_sluice_usage_flush;
+    u->flush.data = u;
+    u->flush.log = &u->log;
+
     u->on = 1;
 
     ngx_add_timer(&u->tick, 1);
@@ -435,6 +600,7 @@ ngx_http_sluice_usage_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
 {
+    void                         *b;
     ngx_uint_t                    lost;
     ngx_http_sluice_usage_t      *u;
     ngx_http_sluice_usage_rec_t  *rec;
@@ -451,6 +617,10 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&u->tick);
     }
 
+    if (u->flush.timer_set) {
+        ngx_del_timer(&u->flush);
+    }
+
     ngx_http_sluice_usage_close(u);
 
     /* what Redis did not acknowledge goes to the spool: at least once */
@@ -464,7 +634,7 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
             lost++;
         }
 
-        ngx_free(rec->cmd);
+        ngx_http_sluice_usage_rec_free(u, rec);
         u->head = (u->head + 1) % u->size;
         u->count--;
     }
@@ -484,11 +654,16 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
                   u->stats.spooled, u->stats.replayed, u->stats.rejected,
                   u->stats.dropped);
 
-    if (u->reader) {
-        redisReaderFree(u->reader);
+    while (u->blocks) {
+        b = u->blocks;
+        ngx_memcpy(&u->blocks, b, sizeof(void *));
+        ngx_free(b);
     }
 
+    ngx_free(u->in);
     ngx_free(u->ring);
+    ngx_free(ngx_http_sluice_usage_head.data);
+    ngx_str_null(&ngx_http_sluice_usage_head);
 
     ngx_memzero(u, sizeof(ngx_http_sluice_usage_t));
 }
@@ -606,13 +781,11 @@ ngx_http_sluice_usage_close(ngx_http_sluice_usage_t *u)
     u->connected = 0;
     u->inflight = 0;
     u->woff = 0;
+    u->in_len = 0;
 
-    if (u->reader) {
-        redisReaderFree(u->reader);
+    if (u->flush.timer_set) {
+        ngx_del_timer(&u->flush);
     }
-
-    /* NULL is retried on the next connect */
-    u->reader = redisReaderCreate();
 
     if (!u->on || ngx_exiting || ngx_terminate) {
         return;
@@ -722,6 +895,10 @@ ngx_http_sluice_usage_send(ngx_http_sluice_usage_t *u)
         }
     }
 
+    if (u->inflight == u->count && u->flush.timer_set) {
+        ngx_del_timer(&u->flush);
+    }
+
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
         ngx_http_sluice_usage_close(u);
         return;
@@ -760,8 +937,8 @@ ngx_http_sluice_usage_advance(ngx_http_sluice_usage_t *u, size_t n)
 static void
 ngx_http_sluice_usage_read_handler(ngx_event_t *rev)
 {
+    size_t                    size;
     ssize_t                   n;
-    u_char                    buf[4096];
     ngx_connection_t         *c;
     ngx_http_sluice_usage_t  *u;
 
@@ -781,17 +958,15 @@ ngx_http_sluice_usage_read_handler(ngx_event_t *rev)
         return;
     }
 
-    for ( ;; ) {
-        n = c->recv(c, buf, sizeof(buf));
+    while (rev->ready) {
+        size = NGX_HTTP_SLUICE_USAGE_IN - u->in_len;
+        n = c->recv(c, u->in + u->in_len, size);
 
         if (n == NGX_AGAIN) {
             break;
         }
 
-        if (n == 0 || n == NGX_ERROR || u->reader == NULL
-            || redisReaderFeed(u->reader, (char *) buf, n) != REDIS_OK
-            || ngx_http_sluice_usage_replies(u) != NGX_OK)
-        {
+        if (n == 0 || n == NGX_ERROR) {
             if (n == 0) {
                 ngx_log_error(NGX_LOG_ERR, &u->log, 0,
                               "sluice: redis %V closed the connection",
@@ -800,6 +975,18 @@ ngx_http_sluice_usage_read_handler(ngx_event_t *rev)
 
             ngx_http_sluice_usage_close(u);
             return;
+        }
+
+        u->in_len += n;
+
+        if (ngx_http_sluice_usage_replies(u) != NGX_OK) {
+            ngx_http_sluice_usage_close(u);
+            return;
+        }
+
+        /* a short read drained the socket: epoll reports what comes next */
+        if ((size_t) n < size) {
+            rev->ready = 0;
         }
     }
 
@@ -819,36 +1006,53 @@ ngx_http_sluice_usage_read_handler(ngx_event_t *rev)
         ngx_http_sluice_usage_replay(u);
     }
 
-    ngx_http_sluice_usage_send(u);
+    ngx_http_sluice_usage_kick(u);
 }
 
 
+/* the complete replies read so far; a partial one waits for more bytes */
 static ngx_int_t
 ngx_http_sluice_usage_replies(ngx_http_sluice_usage_t *u)
 {
-    void  *reply;
+    size_t               pos;
+    ssize_t              n;
+    sluice_resp_reply_t  reply;
+
+    pos = 0;
 
     for ( ;; ) {
-        reply = NULL;
+        n = sluice_resp_reply((char *) u->in + pos, u->in_len - pos, &reply);
 
-        if (redisReaderGetReply(u->reader, &reply) != REDIS_OK) {
+        if (n == 0) {
+            break;
+        }
+
+        if (n < 0) {
             ngx_log_error(NGX_LOG_ERR, &u->log, 0,
-                          "sluice: bad reply from redis %V: %s",
-                          u->peer.name, u->reader->errstr);
+                          "sluice: bad reply from redis %V", u->peer.name);
             return NGX_ERROR;
         }
 
-        if (reply == NULL) {
-            return NGX_OK;
-        }
-
-        if (ngx_http_sluice_usage_ack(u, reply) != NGX_OK) {
-            freeReplyObject(reply);
+        if (ngx_http_sluice_usage_ack(u, &reply) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        freeReplyObject(reply);
+        pos += n;
     }
+
+    if (pos == 0 && u->in_len == NGX_HTTP_SLUICE_USAGE_IN) {
+        ngx_log_error(NGX_LOG_ERR, &u->log, 0,
+                      "sluice: reply from redis %V over %uz bytes",
+                      u->peer.name, (size_t) NGX_HTTP_SLUICE_USAGE_IN);
+        return NGX_ERROR;
+    }
+
+    if (pos) {
+        u->in_len -= pos;
+        ngx_memmove(u->in, u->in + pos, u->in_len);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -858,7 +1062,8 @@ ngx_http_sluice_usage_replies(ngx_http_sluice_usage_t *u)
  * the connection is dropped and it is written again after the backoff.
  */
 static ngx_int_t
-ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u, redisReply *reply)
+ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u,
+    sluice_resp_reply_t *reply)
 {
     if (u->inflight == 0) {
         ngx_log_error(NGX_LOG_ERR, &u->log, 0,
@@ -866,19 +1071,19 @@ ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u, redisReply *reply)
         return NGX_ERROR;
     }
 
-    if (reply->type == REDIS_REPLY_ERROR) {
+    if (reply->error) {
         u->stats.rejected++;
 
         if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_REJECT)) {
             ngx_log_error(NGX_LOG_ERR, &u->log, 0,
                           "sluice: redis %V refused a usage record: %*s",
-                          u->peer.name, (size_t) reply->len, reply->str);
+                          u->peer.name, reply->msg_len, reply->msg);
         }
 
         return NGX_ERROR;
     }
 
-    ngx_free(u->ring[u->head].cmd);
+    ngx_http_sluice_usage_rec_free(u, &u->ring[u->head]);
     u->head = (u->head + 1) % u->size;
     u->count--;
     u->inflight--;

@@ -10,7 +10,6 @@
 
 
 #include "ngx_http_sluice.h"
-#include <hiredis/hiredis.h>
 
 
 /* error kinds, each logged at most once per QUIET seconds */
@@ -23,7 +22,10 @@ enum {
 };
 
 
-/* one formatted command; cmd is malloc'd (hiredis or a spool copy) */
+/*
+ * One formatted command; cmd comes from ngx_http_sluice_usage_rec_alloc()
+ * and goes back with ngx_http_sluice_usage_rec_free().
+ */
 typedef struct {
     char                          *cmd;
     size_t                         len;
@@ -62,9 +64,14 @@ typedef struct {
     size_t                         woff;
 
     ngx_peer_connection_t          peer;
-    redisReader                   *reader;
+    u_char                        *in;         /* replies read, unparsed */
+    size_t                         in_len;
     ngx_event_t                    tick;       /* connect, retry, scan */
+    ngx_event_t                    flush;      /* a batch waits */
     ngx_msec_t                     backoff;
+
+    void                          *blocks;     /* free record blocks */
+    ngx_uint_t                     nblocks;
 
     u_char                        *spool_path; /* <spool>/usage-<pid>.resp */
     u_char                        *replay_path;
@@ -84,6 +91,11 @@ typedef struct {
 } ngx_http_sluice_usage_t;
 
 
+/* usage.c: a record buffer of len bytes, reused across requests */
+char *ngx_http_sluice_usage_rec_alloc(ngx_http_sluice_usage_t *u,
+    size_t len);
+void ngx_http_sluice_usage_rec_free(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
 /* usage.c: appends to the queue, which must have room */
 void ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);

@@ -313,7 +313,7 @@ ngx_http_sluice_usage_replay_read(ngx_http_sluice_usage_t *u)
                 return NGX_AGAIN;
             }
 
-            rec.cmd = ngx_alloc(len, &u->log);
+            rec.cmd = ngx_http_sluice_usage_rec_alloc(u, len);
             if (rec.cmd == NULL) {
                 return NGX_ERROR;
             }

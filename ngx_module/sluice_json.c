@@ -6,27 +6,38 @@
 #include <string.h>
 #include "sluice_json.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 typedef struct {
     const uint8_t         *p;
     size_t                 len;
     size_t                 i;
     const char            *reason;
+    unsigned               esc;     /* the last string held a backslash */
 } sluice_json_cur_t;
 
 
-static void sluice_json_ws(sluice_json_cur_t *c);
+/* names longer lists than this get their lengths measured per key */
+#define SLUICE_JSON_NAMES  16
+
+
+static inline void sluice_json_ws(sluice_json_cur_t *c);
+static void sluice_json_ws_run(sluice_json_cur_t *c);
 static int sluice_json_utf8(sluice_json_cur_t *c);
 static int sluice_json_string(sluice_json_cur_t *c);
+static int sluice_json_escape_at(sluice_json_cur_t *c);
 static int sluice_json_number(sluice_json_cur_t *c);
 static int sluice_json_literal(sluice_json_cur_t *c, const char *lit,
     size_t n);
 static int sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t);
-static int sluice_json_key_is(const uint8_t *p, size_t len,
-    const char *name);
+static int sluice_json_key_is(const uint8_t *p, size_t len, unsigned esc,
+    const char *name, size_t nlen);
 static int sluice_json_member_done(sluice_json_cur_t *c,
-    sluice_json_member_t *m, size_t n, size_t key, size_t klen,
-    size_t start, sluice_json_type_e t);
+    sluice_json_member_t *m, size_t n, const size_t *nlen, size_t key,
+    size_t klen, unsigned esc, size_t start, sluice_json_type_e t);
 static int sluice_json_fail(sluice_json_cur_t *c, const char *reason);
 
 /*
@@ -41,9 +52,18 @@ static const uint8_t  sluice_json_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
+/* 1 for the bytes that may follow a backslash as a two-byte escape */
+static const uint8_t  sluice_json_escapes[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
+    ['r'] = 1, ['t'] = 1
+};
 static unsigned sluice_json_hex4(const uint8_t *p);
 static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
     size_t len);
+#if defined(__SSE2__)
+static unsigned sluice_json_special16(const uint8_t *p);
+#endif
+static size_t sluice_json_special(sluice_json_cur_t *c, size_t j);
 
 
 static int
@@ -54,17 +74,36 @@ sluice_json_fail(sluice_json_cur_t *c, const char *reason)
 }
 
 
-static void
+/* mostly compact JSON: one look, and a call only when there is space */
+static inline void
 sluice_json_ws(sluice_json_cur_t *c)
 {
-    while (c->i < c->len) {
-        switch (c->p[c->i]) {
-        case ' ': case '\t': case '\n': case '\r':
-            c->i++;
-            continue;
-        }
+    if (c->i < c->len && c->p[c->i] > ' ') {
         return;
     }
+
+    sluice_json_ws_run(c);
+}
+
+
+static void
+sluice_json_ws_run(sluice_json_cur_t *c)
+{
+    size_t          i, len;
+    const uint8_t  *p;
+
+    p = c->p;
+    len = c->len;
+
+    for (i = c->i; i < len; i++) {
+        switch (p[i]) {
+        case ' ': case '\t': case '\n': case '\r':
+            continue;
+        }
+        break;
+    }
+
+    c->i = i;
 }
 
 
@@ -110,14 +149,17 @@ sluice_json_utf8(sluice_json_cur_t *c)
 
 
 /*
- * Skips bytes a string holds as they are.  Eight at a time while none of
- * them is a control character, a quote, a backslash or non-ASCII (the
- * classic "has a zero byte" word tricks), then byte by byte.
+ * The offset of the first byte at or after i that a string cannot hold
+ * as it is (a control character, a quote, a backslash or non-ASCII), or
+ * len: eight bytes a step with the classic "has a zero byte" word
+ * tricks, the first such byte found exactly (the lowest flagged byte has
+ * no borrow from below: the bytes under it flagged nothing), then byte
+ * by byte for the tail.
  */
 static size_t
 sluice_json_skip_plain(const uint8_t *p, size_t i, size_t len)
 {
-    uint64_t  w, q, b;
+    uint64_t  w, t;
 
     static const uint64_t  ones = 0x0101010101010101ULL;
     static const uint64_t  high = 0x8080808080808080ULL;
@@ -125,11 +167,15 @@ sluice_json_skip_plain(const uint8_t *p, size_t i, size_t len)
     while (i + 8 <= len) {
         memcpy(&w, p + i, 8);
 
-        q = w ^ (ones * '"');
-        b = w ^ (ones * '\\');
+        t = ((w - ones * 0x20) | ((w ^ (ones * '"')) - ones)
+             | ((w ^ (ones * '\\')) - ones) | w) & high;
 
-        if (((w - ones * 0x20) | (q - ones) | (b - ones) | w) & high) {
+        if (t) {
+#if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+            return i + (size_t) (__builtin_ctzll(t) >> 3);
+#else
             break;
+#endif
         }
 
         i += 8;
@@ -143,128 +189,238 @@ sluice_json_skip_plain(const uint8_t *p, size_t i, size_t len)
 }
 
 
-/* c->i at the opening quote; leaves c->i after the closing quote */
-static int
-sluice_json_string(sluice_json_cur_t *c)
+#if defined(__SSE2__)
+
+/*
+ * One bit per byte of p[0..15] that a string cannot hold as it is:
+ * '"', '\\', or below 0x20 as a signed byte (control characters, and
+ * every byte >= 0x80).
+ */
+static unsigned
+sluice_json_special16(const uint8_t *p)
+{
+    __m128i  v, m;
+
+    v = _mm_loadu_si128((const __m128i *) p);
+
+    m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+
+    return (unsigned) _mm_movemask_epi8(m);
+}
+
+#endif
+
+
+/*
+ * A byte at j that is not a quote and not plain: an escape, a control
+ * character or the start of a UTF-8 sequence.  Returns the offset after
+ * it, or 0 with the error in c (c->i where it was found).
+ */
+static size_t
+sluice_json_special(sluice_json_cur_t *c, size_t j)
 {
     uint8_t  b;
-    size_t   k;
 
-    c->i++;
+    b = c->p[j];
+    c->i = j;
 
-    while (c->i < c->len) {
-        c->i = sluice_json_skip_plain(c->p, c->i, c->len);
+    if (b == '\\') {
+        c->esc = 1;
 
-        if (c->i == c->len) {
-            break;
-        }
-
-        b = c->p[c->i];
-
-        if (b == '"') {
-            c->i++;
+        if (j + 1 >= c->len) {
+            sluice_json_fail(c, "unterminated string");
             return 0;
         }
 
-        if (b < 0x20) {
-            return sluice_json_fail(c, "control character in string");
-        }
+        return sluice_json_escape_at(c) == 0 ? c->i : 0;
+    }
 
-        if (b >= 0x80) {
-            if (sluice_json_utf8(c) != 0) {
-                return -1;
+    if (b < 0x20) {
+        sluice_json_fail(c, "control character in string");
+        return 0;
+    }
+
+    return sluice_json_utf8(c) == 0 ? c->i : 0;
+}
+
+
+/*
+ * c->i at the opening quote; leaves c->i after the closing quote and
+ * c->esc set when the string held an escape.  With SSE2, sixteen bytes
+ * are classified at once and every special byte among them is handled
+ * from the same mask; the tail goes eight bytes a step.
+ */
+static int
+sluice_json_string(sluice_json_cur_t *c)
+{
+    size_t          i, j, len;
+    const uint8_t  *p;
+#if defined(__SSE2__)
+    size_t          base;
+    unsigned        bits;
+#endif
+
+    p = c->p;
+    len = c->len;
+    i = c->i + 1;
+    c->esc = 0;
+
+#if defined(__SSE2__)
+    while (i + 16 <= len) {
+        bits = sluice_json_special16(p + i);
+        base = i;
+        i += 16;
+
+        while (bits) {
+            j = base + (size_t) __builtin_ctz(bits);
+
+            if (p[j] == '"') {
+                c->i = j + 1;
+                return 0;
             }
-            continue;
-        }
 
-        if (b != '\\') {
-            c->i++;
-            continue;
-        }
+            if (p[j] == '\\' && j + 1 < len
+                && sluice_json_escapes[p[j + 1]])
+            {
+                c->esc = 1;
+                j += 2;
 
-        if (c->i + 1 >= c->len) {
+            } else {
+                j = sluice_json_special(c, j);
+                if (j == 0) {
+                    return -1;
+                }
+            }
+
+            if (j >= base + 16) {
+                /* an escape or a sequence ran into the next block */
+                i = j;
+                break;
+            }
+
+            bits &= ~0u << (j - base);
+        }
+    }
+#endif
+
+    for ( ;; ) {
+        i = sluice_json_skip_plain(p, i, len);
+
+        if (i == len) {
             break;
         }
 
-        switch (c->p[c->i + 1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-        case 'r': case 't':
-            c->i += 2;
-            continue;
-        case 'u':
-            if (c->i + 6 > c->len) {
-                return sluice_json_fail(c, "truncated escape");
-            }
-            for (k = 2; k < 6; k++) {
-                b = c->p[c->i + k];
-                if (!((b >= '0' && b <= '9') || ((b | 0x20) >= 'a'
-                      && (b | 0x20) <= 'f')))
-                {
-                    return sluice_json_fail(c, "invalid \\u escape");
-                }
-            }
-            c->i += 6;
-            continue;
-        default:
-            return sluice_json_fail(c, "invalid escape");
+        if (p[i] == '"') {
+            c->i = i + 1;
+            return 0;
+        }
+
+        i = sluice_json_special(c, i);
+        if (i == 0) {
+            return -1;
         }
     }
 
+    c->i = len;
     return sluice_json_fail(c, "unterminated string");
+}
+
+
+/* one escape at c->i (a backslash followed by at least one byte) */
+static int
+sluice_json_escape_at(sluice_json_cur_t *c)
+{
+    size_t   k;
+    uint8_t  b;
+
+    switch (c->p[c->i + 1]) {
+
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+    case 'r': case 't':
+        c->i += 2;
+        return 0;
+
+    case 'u':
+        if (c->i + 6 > c->len) {
+            return sluice_json_fail(c, "truncated escape");
+        }
+
+        for (k = 2; k < 6; k++) {
+            b = c->p[c->i + k];
+            if (!((b >= '0' && b <= '9') || ((b | 0x20) >= 'a'
+                  && (b | 0x20) <= 'f')))
+            {
+                return sluice_json_fail(c, "invalid \\u escape");
+            }
+        }
+
+        c->i += 6;
+        return 0;
+
+    default:
+        return sluice_json_fail(c, "invalid escape");
+    }
 }
 
 
 static int
 sluice_json_number(sluice_json_cur_t *c)
 {
-    size_t  digits;
+    size_t          i, len, digits;
+    const uint8_t  *p;
 
-    if (c->i < c->len && c->p[c->i] == '-') {
-        c->i++;
+    p = c->p;
+    len = c->len;
+    i = c->i;
+
+    if (i < len && p[i] == '-') {
+        i++;
     }
 
-    if (c->i < c->len && c->p[c->i] == '0') {
-        c->i++;
+    if (i < len && p[i] == '0') {
+        i++;
 
     } else {
-        for (digits = 0; c->i < c->len
-             && c->p[c->i] >= '0' && c->p[c->i] <= '9'; digits++)
-        {
-            c->i++;
+        for (digits = 0; i < len && p[i] >= '0' && p[i] <= '9'; digits++) {
+            i++;
         }
         if (digits == 0) {
-            return sluice_json_fail(c, "invalid number");
+            goto invalid;
         }
     }
 
-    if (c->i < c->len && c->p[c->i] == '.') {
-        c->i++;
-        for (digits = 0; c->i < c->len
-             && c->p[c->i] >= '0' && c->p[c->i] <= '9'; digits++)
-        {
-            c->i++;
+    if (i < len && p[i] == '.') {
+        i++;
+        for (digits = 0; i < len && p[i] >= '0' && p[i] <= '9'; digits++) {
+            i++;
         }
         if (digits == 0) {
-            return sluice_json_fail(c, "invalid number");
+            goto invalid;
         }
     }
 
-    if (c->i < c->len && (c->p[c->i] | 0x20) == 'e') {
-        c->i++;
-        if (c->i < c->len && (c->p[c->i] == '+' || c->p[c->i] == '-')) {
-            c->i++;
+    if (i < len && (p[i] | 0x20) == 'e') {
+        i++;
+        if (i < len && (p[i] == '+' || p[i] == '-')) {
+            i++;
         }
-        for (digits = 0; c->i < c->len
-             && c->p[c->i] >= '0' && c->p[c->i] <= '9'; digits++)
-        {
-            c->i++;
+        for (digits = 0; i < len && p[i] >= '0' && p[i] <= '9'; digits++) {
+            i++;
         }
         if (digits == 0) {
-            return sluice_json_fail(c, "invalid number");
+            goto invalid;
         }
     }
 
+    c->i = i;
     return 0;
+
+invalid:
+
+    c->i = i;
+    return sluice_json_fail(c, "invalid number");
 }
 
 
@@ -291,6 +447,19 @@ sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t)
     size_t    depth;
     int       obj, need_value;
     uint8_t   b;
+
+    b = (c->i < c->len) ? c->p[c->i] : 0;
+
+    /* the common scalars at the top, without the container machinery */
+    if (b == '"') {
+        *t = SLUICE_JSON_STRING;
+        return sluice_json_string(c);
+    }
+
+    if (b == '-' || (b >= '0' && b <= '9')) {
+        *t = SLUICE_JSON_NUMBER;
+        return sluice_json_number(c);
+    }
 
     depth = 0;
     need_value = 1;
@@ -333,8 +502,7 @@ sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t)
             }
 
             if (depth == 0) {
-                *t = (b == '"') ? SLUICE_JSON_STRING
-                     : (b == 't') ? SLUICE_JSON_TRUE
+                *t = (b == 't') ? SLUICE_JSON_TRUE
                      : (b == 'f') ? SLUICE_JSON_FALSE
                      : (b == 'n') ? SLUICE_JSON_NULL
                      : SLUICE_JSON_NUMBER;
@@ -419,16 +587,15 @@ sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t)
 
 /* key span includes the quotes; escaped keys are decoded to compare */
 static int
-sluice_json_key_is(const uint8_t *p, size_t len, const char *name)
+sluice_json_key_is(const uint8_t *p, size_t len, unsigned esc,
+    const char *name, size_t nlen)
 {
     uint8_t  buf[64];
     ssize_t  n;
-    size_t   nlen;
 
-    nlen = strlen(name);
-
-    if (memchr(p, '\\', len) == NULL) {
-        return len - 2 == nlen && memcmp(p + 1, name, nlen) == 0;
+    if (!esc) {
+        return len - 2 == nlen && (nlen == 0 || p[1] == (uint8_t) name[0])
+               && memcmp(p + 1, name, nlen) == 0;
     }
 
     n = sluice_json_string_decode(p, len, buf, sizeof(buf));
@@ -439,12 +606,15 @@ sluice_json_key_is(const uint8_t *p, size_t len, const char *name)
 
 static int
 sluice_json_member_done(sluice_json_cur_t *c, sluice_json_member_t *m,
-    size_t n, size_t key, size_t klen, size_t start, sluice_json_type_e t)
+    size_t n, const size_t *nlen, size_t key, size_t klen, unsigned esc,
+    size_t start, sluice_json_type_e t)
 {
-    size_t  k;
+    size_t  k, l;
 
     for (k = 0; k < n; k++) {
-        if (!sluice_json_key_is(c->p + key, klen, m[k].name)) {
+        l = (k < SLUICE_JSON_NAMES) ? nlen[k] : strlen(m[k].name);
+
+        if (!sluice_json_key_is(c->p + key, klen, esc, m[k].name, l)) {
             continue;
         }
 
@@ -467,17 +637,23 @@ int
 sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
     size_t n, size_t *open, sluice_json_error_t *err)
 {
+    size_t              k, key, start, nlen[SLUICE_JSON_NAMES];
+    unsigned            esc;
     sluice_json_cur_t   c;
     sluice_json_type_e  t;
-    size_t              k, key, start;
 
     c.p = p;
     c.len = len;
     c.i = 0;
     c.reason = NULL;
+    c.esc = 0;
 
     for (k = 0; k < n; k++) {
         members[k].type = SLUICE_JSON_NONE;
+
+        if (k < SLUICE_JSON_NAMES) {
+            nlen[k] = strlen(members[k].name);
+        }
     }
 
     sluice_json_ws(&c);
@@ -511,6 +687,7 @@ sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
         }
 
         k = c.i - key;
+        esc = c.esc;
         sluice_json_ws(&c);
 
         if (c.i >= len || p[c.i] != ':') {
@@ -523,7 +700,8 @@ sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
         start = c.i;
 
         if (sluice_json_value(&c, &t) != 0
-            || sluice_json_member_done(&c, members, n, key, k, start, t)
+            || sluice_json_member_done(&c, members, n, nlen, key, k, esc,
+                                       start, t)
                != 0)
         {
             goto failed;

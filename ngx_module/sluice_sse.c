@@ -8,6 +8,10 @@
 #include <string.h>
 #include "sluice_sse.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 #define SLUICE_SSE_DEFAULT_MAX  (1024 * 1024)
 #define SLUICE_SSE_MIN_CAP      256
@@ -16,7 +20,11 @@
 static int sluice_sse_append(sluice_sse_t *s, sluice_sse_str_t *str,
     const uint8_t *p, size_t n);
 static const uint8_t *sluice_sse_eol(const uint8_t *p, const uint8_t *end);
-static int sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len);
+static int sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len,
+    int fed);
+static int sluice_sse_data(sluice_sse_t *s, const uint8_t *v, size_t len,
+    int fed);
+static int sluice_sse_keep(sluice_sse_t *s);
 static int sluice_sse_dispatch(sluice_sse_t *s);
 static int sluice_sse_fail(sluice_sse_t *s, int rc);
 
@@ -36,7 +44,7 @@ sluice_sse_init(sluice_sse_t *s, size_t max, sluice_sse_handler_pt handler,
 int
 sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len)
 {
-    int             rc;
+    int             rc, fed;
     size_t          n, eol;
     const uint8_t  *end, *q, *line;
 
@@ -88,8 +96,11 @@ sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len)
 
         n = q - p;
         line = p;
+        fed = 1;
 
         if (s->line.len) {
+            fed = 0;
+
             rc = sluice_sse_append(s, &s->line, p, n);
             if (rc != SLUICE_SSE_OK) {
                 return sluice_sse_fail(s, rc);
@@ -101,7 +112,7 @@ sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len)
 
         s->offset += (q - p) + eol;
 
-        rc = sluice_sse_line(s, line, n);
+        rc = sluice_sse_line(s, line, n, fed);
         s->line.len = 0;
 
         if (rc != SLUICE_SSE_OK) {
@@ -109,6 +120,12 @@ sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len)
         }
 
         p = q + eol;
+    }
+
+    /* the caller's buffer goes away: an uncopied data line is copied */
+    rc = sluice_sse_keep(s);
+    if (rc != SLUICE_SSE_OK) {
+        return sluice_sse_fail(s, rc);
     }
 
     return SLUICE_SSE_OK;
@@ -121,6 +138,8 @@ sluice_sse_reset(sluice_sse_t *s)
     s->line.len = 0;
     s->name.len = 0;
     s->value.len = 0;
+    s->direct = NULL;
+    s->direct_len = 0;
     s->offset = 0;
     s->block = 0;
     s->error = 0;
@@ -185,10 +204,49 @@ sluice_sse_append(sluice_sse_t *s, sluice_sse_str_t *str, const uint8_t *p,
 }
 
 
-/* the first CR or LF in [p, end), or end */
+/*
+ * The first CR or LF in [p, end), or end: sixteen bytes a step with
+ * SSE2, eight with word tricks otherwise, then byte by byte.
+ */
 static const uint8_t *
 sluice_sse_eol(const uint8_t *p, const uint8_t *end)
 {
+#if defined(__SSE2__)
+    unsigned  bits;
+    __m128i   v;
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+        bits = (unsigned) _mm_movemask_epi8(
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+
+        if (bits) {
+            return p + __builtin_ctz(bits);
+        }
+
+        p += 16;
+    }
+#else
+    uint64_t  w, t;
+
+    static const uint64_t  ones = 0x0101010101010101ULL;
+    static const uint64_t  high = 0x8080808080808080ULL;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        t = (((w ^ (ones * '\n')) - ones) | ((w ^ (ones * '\r')) - ones))
+            & ~w & high;
+
+        if (t) {
+            break;
+        }
+
+        p += 8;
+    }
+#endif
+
     while (p < end && *p != '\n' && *p != '\r') {
         p++;
     }
@@ -197,11 +255,13 @@ sluice_sse_eol(const uint8_t *p, const uint8_t *end)
 }
 
 
-/* one complete line, without its line end */
+/*
+ * One complete line, without its line end; fed: it lies in the buffer
+ * being fed (not in s->line), so it may be used without a copy.
+ */
 static int
-sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len)
+sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len, int fed)
 {
-    int             rc;
     size_t          flen, vlen;
     const uint8_t  *colon, *v;
 
@@ -213,7 +273,13 @@ sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len)
         return SLUICE_SSE_OK;
     }
 
-    colon = memchr(p, ':', len);
+    /* "data:" first: nearly every line is one */
+    if (len >= 5 && memcmp(p, "data:", 5) == 0) {
+        colon = p + 4;
+
+    } else {
+        colon = memchr(p, ':', len);
+    }
 
     if (colon) {
         flen = colon - p;
@@ -232,12 +298,7 @@ sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len)
     }
 
     if (flen == 4 && memcmp(p, "data", 4) == 0) {
-        rc = sluice_sse_append(s, &s->value, v, vlen);
-        if (rc != SLUICE_SSE_OK) {
-            return rc;
-        }
-
-        return sluice_sse_append(s, &s->value, (const uint8_t *) "\n", 1);
+        return sluice_sse_data(s, v, vlen, fed);
     }
 
     if (flen == 5 && memcmp(p, "event", 5) == 0) {
@@ -251,6 +312,67 @@ sluice_sse_line(sluice_sse_t *s, const uint8_t *p, size_t len)
 }
 
 
+/*
+ * One data line.  The first of an event, when it lies in the buffer
+ * being fed, is only pointed at: most events have one data line and
+ * are dispatched before the feed returns, so they are never copied.
+ */
+static int
+sluice_sse_data(sluice_sse_t *s, const uint8_t *v, size_t len, int fed)
+{
+    int  rc;
+
+    if (fed && s->value.len == 0 && s->direct == NULL) {
+        /* held as if copied: the same limit */
+        if (len + 1 > s->max - (s->line.len + s->name.len)) {
+            return SLUICE_SSE_TOO_BIG;
+        }
+
+        s->direct = v;
+        s->direct_len = len;
+
+        return SLUICE_SSE_OK;
+    }
+
+    rc = sluice_sse_keep(s);
+    if (rc != SLUICE_SSE_OK) {
+        return rc;
+    }
+
+    rc = sluice_sse_append(s, &s->value, v, len);
+    if (rc != SLUICE_SSE_OK) {
+        return rc;
+    }
+
+    return sluice_sse_append(s, &s->value, (const uint8_t *) "\n", 1);
+}
+
+
+/* copies the uncopied data line, if any, into value */
+static int
+sluice_sse_keep(sluice_sse_t *s)
+{
+    int             rc;
+    size_t          len;
+    const uint8_t  *v;
+
+    if (s->direct == NULL) {
+        return SLUICE_SSE_OK;
+    }
+
+    v = s->direct;
+    len = s->direct_len;
+    s->direct = NULL;
+
+    rc = sluice_sse_append(s, &s->value, v, len);
+    if (rc != SLUICE_SSE_OK) {
+        return rc;
+    }
+
+    return sluice_sse_append(s, &s->value, (const uint8_t *) "\n", 1);
+}
+
+
 /* a blank line: hand over the event if it has data, start a new block */
 static int
 sluice_sse_dispatch(sluice_sse_t *s)
@@ -258,7 +380,7 @@ sluice_sse_dispatch(sluice_sse_t *s)
     int                 rc;
     sluice_sse_event_t  ev;
 
-    if (s->value.len == 0) {
+    if (s->value.len == 0 && s->direct == NULL) {
         s->name.len = 0;
         s->block = s->offset;
         return SLUICE_SSE_OK;
@@ -266,8 +388,16 @@ sluice_sse_dispatch(sluice_sse_t *s)
 
     ev.name = s->name.len ? s->name.p : (const uint8_t *) "";
     ev.name_len = s->name.len;
-    ev.data = s->value.p;
-    ev.data_len = s->value.len - 1;
+
+    if (s->direct) {
+        ev.data = s->direct;
+        ev.data_len = s->direct_len;
+
+    } else {
+        ev.data = s->value.p;
+        ev.data_len = s->value.len - 1;
+    }
+
     ev.start = s->block;
     ev.end = s->offset;
 
@@ -277,6 +407,7 @@ sluice_sse_dispatch(sluice_sse_t *s)
 
     s->name.len = 0;
     s->value.len = 0;
+    s->direct = NULL;
 
     return rc ? SLUICE_SSE_ERROR : SLUICE_SSE_OK;
 }

@@ -52,6 +52,14 @@ typedef struct {
     sluice_sse_str_t       name;
     sluice_sse_str_t       value;   /* data lines, each followed by LF */
 
+    /*
+     * The event's only data line so far, not copied: it lies in the
+     * buffer being fed, and is copied into value before feed returns
+     * or when a second data line comes.
+     */
+    const uint8_t         *direct;
+    size_t                 direct_len;
+
     uint64_t               offset;  /* bytes fed so far */
     uint64_t               block;   /* where the current block began */
 

@@ -9,12 +9,15 @@
 #include "sluice_json.h"
 #include "sluice_usage_json.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
-/* one count: usage.<key> or usage.<key>.<sub> goes to the field */
+
+/* one count: usage.<key> or usage.<key>.<sub> */
 typedef struct {
     const char          *key;
     const char          *sub;
-    size_t               field;
 } sluice_usage_field_t;
 
 
@@ -24,27 +27,39 @@ static int sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
     sluice_json_member_t *usage);
 static void sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
     sluice_usage_t *u);
+static void sluice_usage_merge(const int64_t *n, sluice_usage_t *u);
 static int sluice_usage_count(const uint8_t *p, sluice_json_member_t *v,
     int64_t *n);
 static size_t sluice_usage_ws(const uint8_t *p, size_t i, size_t len);
+static const uint8_t *sluice_usage_key(const uint8_t *p, size_t len);
 
 
-/* later entries win when a provider sends both spellings */
+/* the counts a usage object may hold, by where they sit */
+enum {
+    SLUICE_USAGE_F_PROMPT = 0,
+    SLUICE_USAGE_F_INPUT,
+    SLUICE_USAGE_F_COMPLETION,
+    SLUICE_USAGE_F_OUTPUT,
+    SLUICE_USAGE_F_PROMPT_CACHED,
+    SLUICE_USAGE_F_INPUT_CACHED,
+    SLUICE_USAGE_F_CACHE_READ,
+    SLUICE_USAGE_F_CACHE_WRITE,
+    SLUICE_USAGE_F_COMPLETION_REASONING,
+    SLUICE_USAGE_F_OUTPUT_REASONING,
+    SLUICE_USAGE_F_N
+};
+
 static const sluice_usage_field_t  sluice_usage_fields[] = {
-    { "prompt_tokens", NULL, offsetof(sluice_usage_t, in) },
-    { "input_tokens", NULL, offsetof(sluice_usage_t, in) },
-    { "completion_tokens", NULL, offsetof(sluice_usage_t, out) },
-    { "output_tokens", NULL, offsetof(sluice_usage_t, out) },
-    { "prompt_tokens_details", "cached_tokens",
-      offsetof(sluice_usage_t, cached) },
-    { "input_tokens_details", "cached_tokens",
-      offsetof(sluice_usage_t, cached) },
-    { "cache_read_input_tokens", NULL, offsetof(sluice_usage_t, cached) },
-    { "completion_tokens_details", "reasoning_tokens",
-      offsetof(sluice_usage_t, reasoning) },
-    { "output_tokens_details", "reasoning_tokens",
-      offsetof(sluice_usage_t, reasoning) },
-    { NULL, NULL, 0 }
+    { "prompt_tokens", NULL },
+    { "input_tokens", NULL },
+    { "completion_tokens", NULL },
+    { "output_tokens", NULL },
+    { "prompt_tokens_details", "cached_tokens" },
+    { "input_tokens_details", "cached_tokens" },
+    { "cache_read_input_tokens", NULL },
+    { "cache_creation_input_tokens", NULL },
+    { "completion_tokens_details", "reasoning_tokens" },
+    { "output_tokens_details", "reasoning_tokens" },
 };
 
 
@@ -72,20 +87,13 @@ sluice_usage_hint(const uint8_t *p, size_t len)
     size_t          i;
     const uint8_t  *q;
 
-    i = 0;
-
-    while (i < len) {
-        q = memchr(p + i, '"', len - i);
+    for (i = 0; i < len; i++) {
+        q = sluice_usage_key(p + i, len - i);
         if (q == NULL) {
             return 0;
         }
 
         i = q - p;
-
-        if (len - i < 7 || memcmp(q, "\"usage\"", 7) != 0) {
-            i++;
-            continue;
-        }
 
         i = sluice_usage_ws(p, i + 7, len);
 
@@ -99,6 +107,52 @@ sluice_usage_hint(const uint8_t *p, size_t len)
     }
 
     return 0;
+}
+
+
+/*
+ * The first "\"usage\"" in p[0..len), or NULL.  With SSE2 sixteen
+ * offsets are tried at once for the quote followed by 'u', and only
+ * those are compared in full.
+ */
+static const uint8_t *
+sluice_usage_key(const uint8_t *p, size_t len)
+{
+    size_t    i;
+#if defined(__SSE2__)
+    size_t    j;
+    unsigned  bits;
+    __m128i   a, b;
+
+    for (i = 0; i + 17 <= len; i += 16) {
+        a = _mm_loadu_si128((const __m128i *) (p + i));
+        b = _mm_loadu_si128((const __m128i *) (p + i + 1));
+
+        bits = (unsigned) _mm_movemask_epi8(
+                   _mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(b, _mm_set1_epi8('u'))));
+
+        while (bits) {
+            j = i + (size_t) __builtin_ctz(bits);
+
+            if (len - j >= 7 && memcmp(p + j, "\"usage\"", 7) == 0) {
+                return p + j;
+            }
+
+            bits &= bits - 1;
+        }
+    }
+#else
+    i = 0;
+#endif
+
+    for ( /* void */ ; i + 7 <= len; i++) {
+        if (p[i] == '"' && memcmp(p + i, "\"usage\"", 7) == 0) {
+            return p + i;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -202,35 +256,32 @@ sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
 }
 
 
-#define SLUICE_USAGE_FIELDS  (sizeof(sluice_usage_fields)                 \
-                              / sizeof(sluice_usage_field_t) - 1)
-
-
 /* every field in one pass over the usage object; details in their own */
 static void
 sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
     sluice_usage_t *u)
 {
     size_t                       k, open, base;
-    int64_t                      n;
+    int64_t                      n[SLUICE_USAGE_F_N];
     sluice_json_error_t          err;
-    sluice_json_member_t         v[SLUICE_USAGE_FIELDS], sub;
+    sluice_json_member_t         v[SLUICE_USAGE_F_N], sub;
     const sluice_usage_field_t  *f;
 
     base = usage->start;
 
-    for (k = 0; k < SLUICE_USAGE_FIELDS; k++) {
+    for (k = 0; k < SLUICE_USAGE_F_N; k++) {
         v[k].name = sluice_usage_fields[k].key;
+        n[k] = -1;
     }
 
-    if (sluice_json_scan(p + base, usage->end - base, v, SLUICE_USAGE_FIELDS,
+    if (sluice_json_scan(p + base, usage->end - base, v, SLUICE_USAGE_F_N,
                          &open, &err)
         != 0)
     {
         return;
     }
 
-    for (k = 0; k < SLUICE_USAGE_FIELDS; k++) {
+    for (k = 0; k < SLUICE_USAGE_F_N; k++) {
         f = &sluice_usage_fields[k];
 
         if (v[k].type == SLUICE_JSON_NONE) {
@@ -254,9 +305,64 @@ sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
             v[k] = sub;
         }
 
-        if (sluice_usage_count(p, &v[k], &n) == 0) {
-            *(int64_t *) ((char *) u + f->field) = n;
+        if (sluice_usage_count(p, &v[k], &n[k]) != 0) {
+            n[k] = -1;
         }
+    }
+
+    sluice_usage_merge(n, u);
+}
+
+
+/*
+ * One usage object's counts into u, whatever the dialect: in counts
+ * every prompt token, cached ones included (Anthropic's input_tokens
+ * leaves out cache reads and writes, OpenAI's prompt_tokens and
+ * input_tokens hold them), cached the ones read from a cache.  The
+ * input_tokens spelling wins over prompt_tokens, output_tokens over
+ * completion_tokens.  Each object gives the totals it knows, so a
+ * stream's later object replaces the counts it repeats (an Anthropic
+ * message_delta repeating message_start's input is not added twice)
+ * and leaves the others alone.
+ */
+static void
+sluice_usage_merge(const int64_t *n, sluice_usage_t *u)
+{
+    int64_t  read, write;
+
+    read = n[SLUICE_USAGE_F_CACHE_READ];
+    write = n[SLUICE_USAGE_F_CACHE_WRITE];
+
+    if (n[SLUICE_USAGE_F_INPUT] >= 0) {
+        u->in = n[SLUICE_USAGE_F_INPUT] + (read > 0 ? read : 0)
+                + (write > 0 ? write : 0);
+
+    } else if (n[SLUICE_USAGE_F_PROMPT] >= 0) {
+        u->in = n[SLUICE_USAGE_F_PROMPT];
+    }
+
+    if (n[SLUICE_USAGE_F_OUTPUT] >= 0) {
+        u->out = n[SLUICE_USAGE_F_OUTPUT];
+
+    } else if (n[SLUICE_USAGE_F_COMPLETION] >= 0) {
+        u->out = n[SLUICE_USAGE_F_COMPLETION];
+    }
+
+    if (read >= 0) {
+        u->cached = read;
+
+    } else if (n[SLUICE_USAGE_F_INPUT_CACHED] >= 0) {
+        u->cached = n[SLUICE_USAGE_F_INPUT_CACHED];
+
+    } else if (n[SLUICE_USAGE_F_PROMPT_CACHED] >= 0) {
+        u->cached = n[SLUICE_USAGE_F_PROMPT_CACHED];
+    }
+
+    if (n[SLUICE_USAGE_F_OUTPUT_REASONING] >= 0) {
+        u->reasoning = n[SLUICE_USAGE_F_OUTPUT_REASONING];
+
+    } else if (n[SLUICE_USAGE_F_COMPLETION_REASONING] >= 0) {
+        u->reasoning = n[SLUICE_USAGE_F_COMPLETION_REASONING];
     }
 }
 
@@ -265,36 +371,33 @@ sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
 static int
 sluice_usage_count(const uint8_t *p, sluice_json_member_t *v, int64_t *n)
 {
-    char    buf[32];
-    size_t  len, i;
-    double  d;
+    char            buf[32];
+    size_t          len, i;
+    double          d;
+    const uint8_t  *q;
 
     if (v->type != SLUICE_JSON_NUMBER) {
         return -1;
     }
 
+    q = p + v->start;
     len = v->end - v->start;
 
-    if (len == 0 || len >= sizeof(buf) || p[v->start] == '-') {
+    if (len == 0 || len >= sizeof(buf) || q[0] == '-') {
         return -1;
     }
 
-    for (i = 0; i < len && p[v->start + i] >= '0' && p[v->start + i] <= '9';
-         i++)
-    {
-        /* void */
+    /* plain digits, the usual case: at most 15, well inside int64 */
+    for (i = 0, *n = 0; i < len && q[i] >= '0' && q[i] <= '9'; i++) {
+        *n = *n * 10 + (q[i] - '0');
     }
-
-    memcpy(buf, p + v->start, len);
-    buf[len] = '\0';
 
     if (i == len) {
-        if (len > 15) {
-            return -1;
-        }
-        *n = strtoll(buf, NULL, 10);
-        return 0;
+        return len > 15 ? -1 : 0;
     }
+
+    memcpy(buf, q, len);
+    buf[len] = '\0';
 
     d = strtod(buf, NULL);
 

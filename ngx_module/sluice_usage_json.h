@@ -1,7 +1,7 @@
 /*
  * sluice_usage_json: reads token usage out of one provider JSON object
- * (a whole response or one SSE event's data) with jansson.  Pure C, no
- * nginx types; allocates only inside a call and frees before returning.
+ * (a whole response or one SSE event's data) with the allocation-free
+ * scanner.  Pure C, no nginx types; never allocates.
  */
 
 #ifndef SLUICE_USAGE_JSON_H
@@ -16,9 +16,9 @@
 
 /* token counts; -1 when the provider did not say */
 typedef struct {
-    int64_t              in;         /* prompt / input tokens */
+    int64_t              in;         /* every prompt token, cached too */
     int64_t              out;        /* completion / output tokens */
-    int64_t              cached;     /* cached input tokens */
+    int64_t              cached;     /* prompt tokens read from a cache */
     int64_t              reasoning;  /* reasoning output tokens */
 } sluice_usage_t;
 
@@ -36,12 +36,18 @@ int sluice_usage_hint(const uint8_t *p, size_t len);
  * Parses the text and looks for the usage object at "usage" (chat and
  * responses bodies, chat chunks, messages bodies and message_delta),
  * "response.usage" (responses stream events) or "message.usage"
- * (messages message_start).  Counts present there overwrite those in *u,
- * absent ones are left alone, so the events of one stream can be merged.
- * Shapes: prompt_tokens/completion_tokens (+ _details), input_tokens/
- * output_tokens (+ _details), cache_read_input_tokens.  When usage_only
- * is not NULL it is set to 1 for a chat chunk whose "choices" is an empty
- * array (the include_usage chunk), else 0.
+ * (messages message_start).  Counts mean the same whatever the dialect:
+ * in counts every prompt token, cached ones included (for the Anthropic
+ * shape in = input_tokens + cache_read_input_tokens +
+ * cache_creation_input_tokens; OpenAI's prompt_tokens and input_tokens
+ * already hold the cached ones), cached the tokens read from a cache
+ * (cache_read_input_tokens, or *_tokens_details.cached_tokens), out and
+ * reasoning the output and reasoning tokens.  Counts an object holds
+ * replace those in *u, absent ones are left alone, so the events of one
+ * stream merge without counting twice what an Anthropic message_delta
+ * repeats from message_start.  When usage_only is not NULL it is set to
+ * 1 for a chat chunk whose "choices" is an empty array (the
+ * include_usage chunk), else 0.
  */
 int sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only);

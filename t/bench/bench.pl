@@ -16,7 +16,9 @@
 # rough.  It writes var/bench/latest-quick.json unless --out says
 # otherwise.  Environment: BENCH_DURATION (seconds per round),
 # BENCH_SCALE_KEYS (keys in the scale table), SLUICE_KEEP=1 (keep the
-# temporary directories).
+# temporary directories), BENCH_ONLY (a comma list of the parts to run:
+# loads, ttfe, callgrind, scale; all when unset; a partial run writes
+# var/bench/partial.json unless --out says otherwise).
 #
 # Nothing here asserts timings; the exit status is non-zero only when the
 # harness itself failed (a server did not start, a load got errors or
@@ -92,9 +94,18 @@ my $VICTIM = 2**32;              # keys above this one get revoked: never
 my $FIXTURE = abs_path("$REPO/..") . '/shared/clients/fixtures/'
             . 'claude-code-print-text.json';
 
+my %ONLY = map { $_ => 1 } grep { length }
+    split /,/, $ENV{BENCH_ONLY} // 'loads,ttfe,callgrind,scale';
+for (keys %ONLY) {
+    die "BENCH_ONLY: unknown part $_\n"
+        unless /^(?:loads|ttfe|callgrind|scale)$/;
+}
+my $PARTIAL = keys %ONLY < 4;
+
 my $OUT = $OPT{out}
-    // ($QUICK ? "$REPO/var/bench/latest-quick.json"
-               : "$REPO/var/bench/latest.json");
+    // ($PARTIAL ? "$REPO/var/bench/partial.json"
+        : $QUICK ? "$REPO/var/bench/latest-quick.json"
+                 : "$REPO/var/bench/latest.json");
 
 # cores: load generator on core 0, servers on core 1 (when there are two)
 my $PIN = $NCPU >= 2 && _have('taskset');
@@ -650,10 +661,11 @@ sub run_wrk {
                '--timeout', '5s', '-s', "$REPO/t/bench/wrk.lua", $url);
     my @workers = workers_of($srv);
     my @mock_workers = workers_of('mock');
-    my @aux = $o{config} eq 'sluice'
-        ? map { $STACK->{procs}{$_} ? $STACK->{procs}{$_}{pid} : () }
+    my %aux = $o{config} eq 'sluice'
+        ? map { $STACK->{procs}{$_} ? ($_ => $STACK->{procs}{$_}{pid}) : () }
               qw(pg redis controld)
         : ();
+    my @aux = values %aux;
     my $log_at = $o{config} eq 'sluice' ? -s $STACK->{error_log} : 0;
     my $a = sample();
     my $out = _cmd_out(@cmd);
@@ -667,6 +679,9 @@ sub run_wrk {
     my $gw = ticks_between($a, $b, 0, @workers);
     my $mk = ticks_between($a, $b, 0, @mock_workers);
     my $ax = ticks_between($a, $b, 1, descendants($b->{procs}, @aux));
+    my %per = map { $_ => ticks_between($a, $b, 1,
+                                        descendants($b->{procs}, $aux{$_})) }
+              keys %aux;
     my $mem = { VmHWM => 0, VmRSS => 0 };
     for (@workers) {
         my $m = proc_mem($_);
@@ -691,8 +706,11 @@ sub run_wrk {
     );
     $row{mock_cpu_us_per_request} = _r($mk / $TICK * 1e6 / $n, 1)
         if $o{config} ne 'direct';
-    $row{offpath_cpu_us_per_request} = _r($ax / $TICK * 1e6 / $n, 1)
-        if @aux;
+    if (@aux) {
+        $row{offpath_cpu_us_per_request} = _r($ax / $TICK * 1e6 / $n, 1);
+        $row{"${_}_cpu_us_per_request"} = _r($per{$_} / $TICK * 1e6 / $n, 1)
+            for keys %per;
+    }
     if ($w->{err_status} && $o{config} eq 'sluice') {
         # the known issue (see probe_fragmented) is no harness failure
         my $frag = () = _slurp_from($STACK->{error_log}, $log_at)
@@ -765,21 +783,18 @@ sub merge_rounds {
     for my $k (qw(rps p50_ms p90_ms p99_ms mean_ms)) {
         $m{$k} = _median(map { $_->{$k} } @r);
     }
-    my ($req, $gw, $mock, $aux, $secs) = (0) x 5;
-    for (@r) {
-        $req += $_->{requests};
-        $secs += $_->{duration_s};
-        $gw += $_->{cpu_us_per_request} * $_->{requests};
-        $mock += ($_->{mock_cpu_us_per_request} // 0) * $_->{requests};
-        $aux += ($_->{offpath_cpu_us_per_request} // 0) * $_->{requests};
+    my ($req, $secs) = (0) x 2;
+    my @per = grep { /_cpu_us_per_request$/ } keys %m;
+    my %sum = map { $_ => 0 } @per;
+    for my $r (@r) {
+        $req += $r->{requests};
+        $secs += $r->{duration_s};
+        $sum{$_} += ($r->{$_} // 0) * $r->{requests} for @per;
     }
     $m{requests} = $req;
     $m{duration_s} = _r($secs, 2);
-    $m{cpu_us_per_request} = _r($gw / ($req || 1), 1);
-    $m{mock_cpu_us_per_request} = _r($mock / ($req || 1), 1)
-        if defined $m{mock_cpu_us_per_request};
-    $m{offpath_cpu_us_per_request} = _r($aux / ($req || 1), 1)
-        if defined $m{offpath_cpu_us_per_request};
+    # CPU per request over all rounds: nginx worker, mock, off the path
+    $m{$_} = _r($sum{$_} / ($req || 1), 1) for @per;
     $m{max_ms} = (sort { $b <=> $a } map { $_->{max_ms} } @r)[0];
     $m{rss_kb} = (sort { $b <=> $a } map { $_->{rss_kb} } @r)[0];
     for my $k (qw(socket_errors non_2xx fragmented_400)) {
@@ -1215,10 +1230,11 @@ sub main {
     }
     check_paths(\%bodies);
 
-    loads(\%files, \%bodies);
-    ttfe(\%bodies);
-    callgrind_all(\%bodies);
-    scale(\%files, \%bodies);
+    $R{parts} = [sort keys %ONLY];
+    loads(\%files, \%bodies) if $ONLY{loads};
+    ttfe(\%bodies) if $ONLY{ttfe};
+    callgrind_all(\%bodies) if $ONLY{callgrind} || $ONLY{scale};
+    scale(\%files, \%bodies) if $ONLY{scale};
     callgrind_summary();
 
     my $s1 = sample();

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include "sluice_json.h"
 #include "tap.h"
+#include "json_ref.c"
 
 
 
@@ -202,6 +203,199 @@ test_fixtures(const char *dir)
 }
 
 
+/*
+ * The scanner against the oracle (json_ref.c, the scanner before the
+ * SIMD work): same verdict, same error offset and reason, same open
+ * offset and member spans.  Returns 1 when they differ.
+ */
+static int
+oracle_differs(const uint8_t *p, size_t len)
+{
+    int                   a, b;
+    size_t                k, oa, ob;
+    sluice_json_error_t   ea, eb;
+    sluice_json_member_t  ma[5], mb[5];
+
+    static const char    *names[] = {
+        "model", "stream", "stream_options", "messages", "m\u00e9"
+    };
+
+    for (k = 0; k < 5; k++) {
+        ma[k].name = names[k];
+        mb[k].name = names[k];
+    }
+
+    oa = ob = 0;
+    ea.offset = eb.offset = 0;
+    ea.reason = eb.reason = NULL;
+
+    a = sluice_json_scan(p, len, ma, 5, &oa, &ea);
+    b = sluice_jref_scan(p, len, mb, 5, &ob, &eb);
+
+    if (a != b) {
+        return 1;
+    }
+
+    if (a != 0) {
+        return ea.offset != eb.offset || strcmp(ea.reason, eb.reason) != 0;
+    }
+
+    if (oa != ob) {
+        return 1;
+    }
+
+    for (k = 0; k < 5; k++) {
+        if (ma[k].type != mb[k].type
+            || (ma[k].type != SLUICE_JSON_NONE
+                && (ma[k].start != mb[k].start || ma[k].end != mb[k].end
+                    || ma[k].key_start != mb[k].key_start)))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Every cut and mutations of text: special bytes at every stride-th
+ * offset, then random ones.
+ */
+static int
+oracle_mutations(const char *text, size_t len, size_t stride)
+{
+    int                   bad;
+    size_t                i, k;
+    uint8_t              *mut;
+
+    static const uint8_t  special[] = {
+        '"', '\\', 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xe2, 0xf0, 0xff, 'u', '{',
+        ',', ' '
+    };
+
+    bad = 0;
+    mut = malloc(len + 8);
+
+    for (i = 0; i <= len; i++) {
+        bad += oracle_differs((const uint8_t *) text, i);
+    }
+
+    for (i = 0; i < len; i += stride) {
+        for (k = 0; k < sizeof(special); k++) {
+            memcpy(mut, text, len);
+            mut[i] = special[k];
+            bad += oracle_differs(mut, len);
+        }
+    }
+
+    for (i = 0; i < 300; i++) {
+        memcpy(mut, text, len);
+        mut[rand() % len] = (uint8_t) (rand() % 256);
+        mut[rand() % len] = (uint8_t) (rand() % 256);
+        bad += oracle_differs(mut, len);
+    }
+
+    free(mut);
+
+    return bad;
+}
+
+
+static void
+test_oracle(const char *dir)
+{
+    int          bad, n;
+    char         path[1024], text[512];
+    size_t       k, reqs, pad;
+    DIR         *d;
+    json_t      *fx, *body;
+    const char  *t;
+    struct dirent *de;
+
+    static const char  *pieces[] = {
+        "\\n", "\\\"", "\\u00e9", "\\ud83d\\ude00", "\xc3\xa9",
+        "\xe2\x82\xac", "\xf0\x9f\x98\x80", "x", "\\\\", "\\/"
+    };
+
+    bad = 0;
+    srand(11);
+
+    /* one special piece at every offset around the 16-byte blocks */
+    for (k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+        for (pad = 0; pad < 40; pad++) {
+            n = snprintf(text, sizeof(text),
+                         "{\"model\":\"%.*s%s%.*s\",\"stream\":true,"
+                         "\"messages\":[\"%.*s%s\"]}", (int) pad,
+                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                         pieces[k], (int) (40 - pad),
+                         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                         (int) pad,
+                         "cccccccccccccccccccccccccccccccccccccccccccc",
+                         pieces[k]);
+            bad += oracle_mutations(text, (size_t) n, 1);
+        }
+    }
+
+    ok(bad == 0, "the scanner agrees with the oracle on special bytes at "
+       "every offset, every cut and mutations");
+
+    d = opendir(dir);
+    if (d == NULL) {
+        ok(1, "# SKIP no fixtures directory");
+        return;
+    }
+
+    n = 0;
+    bad = 0;
+
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, ".json") == NULL) {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        fx = json_load_file(path, 0, NULL);
+        if (fx == NULL) {
+            continue;
+        }
+
+        reqs = json_array_size(json_object_get(fx, "requests"));
+        for (k = 0; k < reqs; k++) {
+            body = json_object_get(json_array_get(json_object_get(fx,
+                                   "requests"), k), "body");
+            if (!json_is_object(body)) {
+                continue;
+            }
+
+            t = json_dumps(body, JSON_COMPACT);
+
+            /* the large ones: cuts and a sample of mutations */
+            if (strlen(t) > 4096) {
+                for (pad = 0; pad <= strlen(t); pad += 7) {
+                    bad += oracle_differs((const uint8_t *) t, pad);
+                }
+                bad += oracle_differs((const uint8_t *) t, strlen(t));
+
+            } else {
+                bad += oracle_mutations(t, strlen(t), 11);
+            }
+
+            n++;
+            free((void *) t);
+        }
+
+        json_decref(fx);
+    }
+
+    closedir(d);
+
+    printf("# oracle: %d fixture bodies\n", n);
+    ok(n > 0 && bad == 0, "the scanner agrees with the oracle on the "
+       "client fixtures");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -209,6 +403,7 @@ main(int argc, char **argv)
     test_invalid();
     test_decode();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
+    test_oracle(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     return tap_done();
 }

@@ -27,6 +27,7 @@ static int merge_stream(const char *text, merge_t *m);
 static void test_shapes(void);
 static void test_streams(void);
 static void test_hint(void);
+static int hint_offsets(void);
 static void test_fixtures(const char *dir);
 static int check_fixture(json_t *mock, int *checked);
 
@@ -66,8 +67,22 @@ test_shapes(void)
     rc = parse("{\"type\":\"message\",\"usage\":{\"input_tokens\":25,"
                "\"cache_read_input_tokens\":7,\"output_tokens\":15}}",
                &u, NULL);
-    ok(rc == SLUICE_USAGE_FOUND && u.in == 25 && u.out == 15 && u.cached == 7
-       && u.reasoning == -1, "messages body");
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 32 && u.out == 15 && u.cached == 7
+       && u.reasoning == -1, "messages body: in counts the cache reads");
+
+    sluice_usage_init(&u);
+    rc = parse("{\"type\":\"message\",\"usage\":{\"input_tokens\":10,"
+               "\"cache_creation_input_tokens\":20,"
+               "\"cache_read_input_tokens\":30,\"output_tokens\":4}}",
+               &u, NULL);
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 60 && u.cached == 30 && u.out == 4,
+       "messages body: in counts cache writes too, cached the reads");
+
+    sluice_usage_init(&u);
+    rc = parse("{\"usage\":{\"prompt_tokens\":5,\"input_tokens\":7,"
+               "\"completion_tokens\":1,\"output_tokens\":2}}", &u, NULL);
+    ok(rc == SLUICE_USAGE_FOUND && u.in == 7 && u.out == 2,
+       "both spellings: input_tokens and output_tokens win");
 
     sluice_usage_init(&u);
     rc = parse("{\"choices\":[],\"usage\":{\"prompt_tokens\":1,"
@@ -146,6 +161,29 @@ test_streams(void)
     ok(m.found == 2 && m.usage.in == 25 && m.usage.out == 15,
        "messages stream: message_start and message_delta merge");
 
+    merge_stream("event: message_start\ndata: {\"type\":\"message_start\","
+                 "\"message\":{\"usage\":{\"input_tokens\":25,"
+                 "\"cache_creation_input_tokens\":5,"
+                 "\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n"
+                 "event: message_delta\ndata: {\"type\":\"message_delta\","
+                 "\"usage\":{\"output_tokens\":15}}\n\n", &m);
+    ok(m.found == 2 && m.usage.in == 130 && m.usage.cached == 100
+       && m.usage.out == 15,
+       "messages stream: cache reads and writes counted in, once");
+
+    merge_stream("event: message_start\ndata: {\"type\":\"message_start\","
+                 "\"message\":{\"usage\":{\"input_tokens\":25,"
+                 "\"cache_creation_input_tokens\":5,"
+                 "\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n"
+                 "event: message_delta\ndata: {\"type\":\"message_delta\","
+                 "\"usage\":{\"input_tokens\":25,"
+                 "\"cache_creation_input_tokens\":5,"
+                 "\"cache_read_input_tokens\":100,"
+                 "\"output_tokens\":15}}\n\n", &m);
+    ok(m.found == 2 && m.usage.in == 130 && m.usage.cached == 100
+       && m.usage.out == 15,
+       "messages stream: input repeated in message_delta not added twice");
+
     merge_stream("event: response.created\ndata: {\"type\":"
                  "\"response.created\",\"response\":{\"usage\":null}}\n\n"
                  "event: response.completed\ndata: {\"type\":"
@@ -182,6 +220,46 @@ test_hint(void)
     s = "{\"usage\"";
     ok(sluice_usage_hint((const uint8_t *) s, strlen(s)) == 0,
        "hint: cut short");
+
+    ok(hint_offsets(), "hint: the key found at every offset, and only "
+       "the key");
+}
+
+
+/* the key at every offset around the 16-byte blocks, near misses not */
+static int
+hint_offsets(void)
+{
+    int     good;
+    char    buf[128];
+    size_t  pad, n;
+
+    good = 1;
+
+    for (pad = 0; pad < 48; pad++) {
+        n = (size_t) snprintf(buf, sizeof(buf),
+                              "{\"x\":\"%.*s\",\"usage\":{\"a\":1}}",
+                              (int) pad,
+                              "\"u\"u\"us\"usa\"usag\"usagex\"uu\"usage"
+                              "\"usa\"us\"u\"u\"us\"usa\"usag");
+        good &= sluice_usage_hint((const uint8_t *) buf, n) == 1;
+
+        n = (size_t) snprintf(buf, sizeof(buf),
+                              "{\"x\":\"%.*s\",\"usagf\":{\"a\":1}}",
+                              (int) pad, "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+                              "uuuuuuuuuuuuuuuuuuuuuuuuuuuuu");
+        good &= sluice_usage_hint((const uint8_t *) buf, n) == 0;
+
+        /* the key cut at every length at the very end */
+        n = (size_t) snprintf(buf, sizeof(buf), "%.*s\"usage\":{",
+                              (int) pad, "                                  "
+                              "                                        ");
+        good &= sluice_usage_hint((const uint8_t *) buf, n) == 1;
+        good &= sluice_usage_hint((const uint8_t *) buf, n - 1) == 0;
+        good &= sluice_usage_hint((const uint8_t *) buf, n - 3) == 0;
+    }
+
+    return good;
 }
 
 

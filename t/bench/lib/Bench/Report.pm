@@ -51,10 +51,18 @@ sub markdown {
     }
     my @off = grep { defined $_->{offpath_cpu_us_per_request} }
         @{ $R->{configurations} };
-    push @o, 'Off the request path, the usage pipeline (Redis, controld '
-        . 'ingest, PostgreSQL) used per Sluice request: '
-        . join(', ', map { "$_->{name} $_->{offpath_cpu_us_per_request} µs" }
-               @off) . '.' if @off;
+    if (@off) {
+        push @o, '', '| CPU µs per Sluice request, by process | nginx '
+            . 'worker | Redis | controld | PostgreSQL | usage pipeline '
+            . '(Redis + controld + PostgreSQL) |', '|---|--:|--:|--:|--:|--:|';
+        push @o, map { sprintf '| %s | %s | %s | %s | %s | %s |', $_->{name},
+                       fmt($_->{cpu_us_per_request}, '%.1f'),
+                       fmt($_->{redis_cpu_us_per_request}, '%.1f'),
+                       fmt($_->{controld_cpu_us_per_request}, '%.1f'),
+                       fmt($_->{pg_cpu_us_per_request}, '%.1f'),
+                       fmt($_->{offpath_cpu_us_per_request}, '%.1f') } @off;
+        push @o, '';
+    }
     push @o, "CPU µs/req: utime+stime of that configuration's nginx "
         . "worker(s) (for 1. the mock's) over the load / requests. RSS: "
         . "VmHWM of the workers.";

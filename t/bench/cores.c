@@ -1,0 +1,190 @@
+/*
+ * make bench: instructions per call of the pure cores on the bench's own
+ * bodies, counted by callgrind (t/bench/bench.pl builds and runs this
+ * under valgrind --tool=callgrind --toggle-collect='cores_*'):
+ *
+ *   cores N request FILE    sluice_json_scan as the route handler calls it
+ *   cores N response FILE   sluice_usage_parse of a JSON answer
+ *   cores N sse FILE        sluice_sse_feed with the filter's event handler
+ *                           (usage hint, then usage parse)
+ *
+ * Each kind runs N times; the report divides by N.  Prints one line per
+ * kind so a run outside callgrind still checks the cores agree.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sluice_json.h"
+#include "sluice_sse.h"
+#include "sluice_usage_json.h"
+
+
+typedef struct {
+    sluice_usage_t   usage;
+    unsigned         events;
+    unsigned         usage_only;
+} cores_sse_t;
+
+
+/* not inlined: callgrind counts from the entry of each of these */
+#define CORES_ENTRY  __attribute__((noinline)) static
+
+static char *cores_read(const char *path, size_t *len);
+CORES_ENTRY int cores_request(const uint8_t *p, size_t len);
+CORES_ENTRY int cores_response(const uint8_t *p, size_t len,
+    sluice_usage_t *u);
+CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s);
+static int cores_sse_event(void *data, const sluice_sse_event_t *ev);
+
+
+static char *
+cores_read(const char *path, size_t *len)
+{
+    FILE  *f;
+    char  *p;
+    long   n;
+
+    f = fopen(path, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
+        perror(path);
+        exit(2);
+    }
+
+    rewind(f);
+    p = malloc(n + 1);
+
+    if (p == NULL || fread(p, 1, n, f) != (size_t) n) {
+        perror(path);
+        exit(2);
+    }
+
+    fclose(f);
+    *len = n;
+
+    return p;
+}
+
+
+/* the route handler's scan: model, stream, stream_options */
+CORES_ENTRY int
+cores_request(const uint8_t *p, size_t len)
+{
+    size_t                open;
+    sluice_json_error_t   err;
+    sluice_json_member_t  m[3];
+
+    m[0].name = "model";
+    m[1].name = "stream";
+    m[2].name = "stream_options";
+
+    return sluice_json_scan(p, len, m, 3, &open, &err);
+}
+
+
+CORES_ENTRY int
+cores_response(const uint8_t *p, size_t len, sluice_usage_t *u)
+{
+    sluice_usage_init(u);
+
+    return sluice_usage_parse(p, len, u, NULL);
+}
+
+
+/* as ngx_http_sluice_filter_event: hint first, parse when it says so */
+static int
+cores_sse_event(void *data, const sluice_sse_event_t *ev)
+{
+    int           usage_only;
+    cores_sse_t  *s = data;
+
+    s->events++;
+
+    if (!sluice_usage_hint(ev->data, ev->data_len)) {
+        return 0;
+    }
+
+    if (sluice_usage_parse(ev->data, ev->data_len, &s->usage, &usage_only)
+        == SLUICE_USAGE_FOUND)
+    {
+        s->usage_only += usage_only;
+    }
+
+    return 0;
+}
+
+
+CORES_ENTRY int
+cores_sse(const uint8_t *p, size_t len, cores_sse_t *s)
+{
+    int           rc;
+    sluice_sse_t  sse;
+
+    sluice_usage_init(&s->usage);
+    s->events = 0;
+    s->usage_only = 0;
+
+    sluice_sse_init(&sse, 0, cores_sse_event, s);
+    rc = sluice_sse_feed(&sse, p, len);
+    sluice_sse_free(&sse);
+
+    return rc;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int             rc, i, n, k;
+    char           *p;
+    size_t          len;
+    cores_sse_t     s;
+    sluice_usage_t  u;
+
+    if (argc < 4 || (argc - 2) % 2 != 0) {
+        fprintf(stderr, "usage: %s N request|response|sse FILE ...\n",
+                argv[0]);
+        return 2;
+    }
+
+    n = atoi(argv[1]);
+
+    for (k = 2; k + 1 < argc; k += 2) {
+        p = cores_read(argv[k + 1], &len);
+        rc = 0;
+
+        for (i = 0; i < n; i++) {
+            if (strcmp(argv[k], "request") == 0) {
+                rc = cores_request((uint8_t *) p, len);
+
+            } else if (strcmp(argv[k], "response") == 0) {
+                rc = cores_response((uint8_t *) p, len, &u);
+
+            } else if (strcmp(argv[k], "sse") == 0) {
+                rc = cores_sse((uint8_t *) p, len, &s);
+
+            } else {
+                fprintf(stderr, "unknown kind %s\n", argv[k]);
+                return 2;
+            }
+        }
+
+        if (strcmp(argv[k], "response") == 0) {
+            printf("%s %s: %d in %lld out %lld\n", argv[k], argv[k + 1], rc,
+                   (long long) u.in, (long long) u.out);
+
+        } else if (strcmp(argv[k], "sse") == 0) {
+            printf("%s %s: %d, %u events, in %lld out %lld, usage only "
+                   "%u\n", argv[k], argv[k + 1], rc, s.events,
+                   (long long) s.usage.in, (long long) s.usage.out,
+                   s.usage_only);
+
+        } else {
+            printf("%s %s: %d\n", argv[k], argv[k + 1], rc);
+        }
+
+        free(p);
+    }
+
+    return 0;
+}
