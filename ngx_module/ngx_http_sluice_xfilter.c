@@ -46,6 +46,8 @@ static ngx_int_t ngx_http_sluice_xfilter_whole(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in);
 static ngx_int_t ngx_http_sluice_xfilter_answer(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf);
+static ngx_int_t ngx_http_sluice_xfilter_error(ngx_http_request_t *r,
+    ngx_http_sluice_xfilter_t *xf, ngx_uint_t status, const char *msg);
 static ngx_int_t ngx_http_sluice_xfilter_send(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_uint_t status, u_char *p,
     size_t len);
@@ -241,7 +243,9 @@ ngx_http_sluice_xfilter_answer(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: provider answer over %uz bytes, refused",
                       (size_t) NGX_HTTP_SLUICE_XF_JSON_MAX);
-        return ngx_http_sluice_xfilter_fail(r, xf, NGX_HTTP_BAD_GATEWAY);
+        return ngx_http_sluice_xfilter_error(r, xf, NGX_HTTP_BAD_GATEWAY,
+                                             "the provider's answer is "
+                                             "too large to translate");
     }
 
     sluice_usage_init(&usage);
@@ -258,7 +262,9 @@ ngx_http_sluice_xfilter_answer(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: provider answer not translated: %s",
                       err.message);
-        return ngx_http_sluice_xfilter_fail(r, xf, NGX_HTTP_BAD_GATEWAY);
+        return ngx_http_sluice_xfilter_error(r, xf, NGX_HTTP_BAD_GATEWAY,
+                                             "the provider's answer could "
+                                             "not be read");
     }
 
     if (rc == SLUICE_XLATE_ENVELOPE) {
@@ -279,8 +285,7 @@ ngx_int_t
 ngx_http_sluice_xfilter_fail(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_uint_t status)
 {
-    ngx_buf_t    *b;
-    const char   *msg;
+    const char  *msg;
 
     if (xf->sent) {
         return NGX_OK;
@@ -301,6 +306,17 @@ ngx_http_sluice_xfilter_fail(ngx_http_request_t *r,
         xf->sent = 1;
         return ngx_http_sluice_xfilter_output(r, xf, 1);
     }
+
+    return ngx_http_sluice_xfilter_error(r, xf, status, msg);
+}
+
+
+/* our own error instead of the held answer */
+static ngx_int_t
+ngx_http_sluice_xfilter_error(ngx_http_request_t *r,
+    ngx_http_sluice_xfilter_t *xf, ngx_uint_t status, const char *msg)
+{
+    ngx_buf_t  *b;
 
     b = ngx_http_sluice_error_json(r, xf->sctx->dialect, status,
                                    status == NGX_HTTP_GATEWAY_TIME_OUT

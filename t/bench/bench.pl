@@ -287,7 +287,7 @@ sub big_body {
 
 sub mock_answers {
     my ($www) = @_;
-    make_path("$www/json/v1/chat", "$www/sse/v1/chat");
+    make_path("$www/json/v1/chat", "$www/sse/v1/chat", "$www/msse/v1");
     my $created = 1764000000;
     my $json = {
         id => 'chatcmpl-bench', object => 'chat.completion',
@@ -321,7 +321,36 @@ sub mock_answers {
                    total_tokens => 256 + $SSE_EVENTS - 3 });
     _write("$www/sse/v1/chat/completions",
            join('', @ev) . "data: [DONE]\n\n");
+    _write("$www/msse/v1/messages", messages_sse());
     return scalar @ev;
+}
+
+# the same stream as an Anthropic Messages provider sends it (20 events):
+# what a chat caller's stream is translated from in row 4
+sub messages_sse {
+    my @ev;
+    my $ev = sub {
+        my ($type, %d) = @_;
+        push @ev, "event: $type\ndata: "
+            . $JSONC->encode({ type => $type, %d }) . "\n\n";
+    };
+    $ev->('message_start', message => {
+        id => 'msg_bench', type => 'message', role => 'assistant',
+        model => 'bench-model', content => [],
+        stop_reason => JSON::PP::null, stop_sequence => JSON::PP::null,
+        usage => { input_tokens => 256, output_tokens => 1 } });
+    $ev->('content_block_start', index => 0,
+          content_block => { type => 'text', text => '' });
+    for my $i (1 .. $SSE_EVENTS - 5) {
+        $ev->('content_block_delta', index => 0,
+              delta => { type => 'text_delta', text => " word$i" });
+    }
+    $ev->('content_block_stop', index => 0);
+    $ev->('message_delta', delta => { stop_reason => 'end_turn',
+                                      stop_sequence => JSON::PP::null },
+          usage => { output_tokens => $SSE_EVENTS - 5 });
+    $ev->('message_stop');
+    return join '', @ev;
 }
 
 # ---------------------------------------------------------------------------
@@ -587,6 +616,17 @@ sub seed_bench {
                  { name => "bench-$kind", strategy => 'weighted',
                    targets => ["bench-$kind"] });
     }
+    # row 4: a chat caller, an Anthropic Messages provider
+    admin_ok(POST => '/admin/v1/providers',
+             { name => 'bench-xsse', base_url => "$mock/msse/v1",
+               dialect => 'messages', auth_kind => 'x-api-key',
+               credential => 'sk-upstream-bench' });
+    admin_ok(POST => '/admin/v1/targets',
+             { name => 'bench-xsse', provider => 'bench-xsse',
+               model => 'bench-model', weight => 1 });
+    admin_ok(POST => '/admin/v1/groups',
+             { name => 'bench-xsse', strategy => 'weighted',
+               targets => ['bench-xsse'] });
     # the node mock, for the delayed stream (first event) check
     admin_ok(POST => '/admin/v1/providers',
              { name => 'bench-node', base_url => "$STACK->{mock_url}/v1",
@@ -598,7 +638,8 @@ sub seed_bench {
     admin_ok(POST => '/admin/v1/groups',
              { name => 'bench-node', strategy => 'weighted',
                targets => ['bench-node'] });
-    my $k = create_key(groups => ['bench-json', 'bench-sse', 'bench-node']);
+    my $k = create_key(groups => ['bench-json', 'bench-sse', 'bench-xsse',
+                                  'bench-node']);
     $ENTITIES{token} = $k->{token};
     $ENTITIES{key_id} = $k->{id};
     # the "small" table: a thousand keys besides the demo ones
@@ -618,7 +659,16 @@ sub workers_of { my $n = shift; return children_of($SRV{$n}{proc}{pid}) }
 
 my %URL_PATH = (direct => '/%s/v1/chat/completions',
                 nginx => '/%s/v1/chat/completions',
-                sluice => '/v1/chat/completions');
+                sluice => '/v1/chat/completions',
+                translate => '/v1/chat/completions');
+
+# the configurations served by the Sluice stack (3. governed, 4. translating)
+sub gateway { return $_[0] eq 'sluice' || $_[0] eq 'translate' }
+sub server_of {
+    my ($config) = @_;
+    return $config eq 'direct' ? 'mock' : gateway($config) ? 'sluice'
+                                                           : $config;
+}
 
 # one request like the load's, to show what a failing load got
 sub sample_answer {
@@ -627,7 +677,7 @@ sub sample_answer {
         my $c = kc_connect($o{port});
         my %h = ('Content-Type' => 'application/json');
         $h{Authorization} = "Bearer $ENTITIES{token}"
-            if $o{config} eq 'sluice';
+            if gateway($o{config});
         kc_request($c, 'POST', url_path($o{config}, $o{kind}), \%h,
                    _slurp($o{body_file}));
     };
@@ -643,13 +693,13 @@ sub url_path {
 
 sub run_wrk {
     my (%o) = @_;
-    my $srv = $o{config} eq 'direct' ? 'mock' : $o{config};
+    my $srv = server_of($o{config});
     my $path = url_path($o{config}, $o{path_kind} // $o{kind});
     my $port = $SRV{$srv}{ $o{big} ? 'big_port' : 'port' };
     my $url = "http://127.0.0.1:$port$path";
     # every variable t/bench/wrk.lua reads, set here
     my %env = (BENCH_BODY => $o{body_file},
-               BENCH_TOKEN => $o{config} eq 'sluice' ? $ENTITIES{token} : '',
+               BENCH_TOKEN => gateway($o{config}) ? $ENTITIES{token} : '',
                BENCH_KEYS => 0, BENCH_KEY_PREFIX => $KEY_PREFIX,
                BENCH_KEY_SECRET => $KEY_SECRET);
     %env = (%env, BENCH_TOKEN => '', BENCH_KEYS => $o{keys}) if $o{keys};
@@ -661,12 +711,12 @@ sub run_wrk {
                '--timeout', '5s', '-s', "$REPO/t/bench/wrk.lua", $url);
     my @workers = workers_of($srv);
     my @mock_workers = workers_of('mock');
-    my %aux = $o{config} eq 'sluice'
+    my %aux = gateway($o{config})
         ? map { $STACK->{procs}{$_} ? ($_ => $STACK->{procs}{$_}{pid}) : () }
               qw(pg redis controld)
         : ();
     my @aux = values %aux;
-    my $log_at = $o{config} eq 'sluice' ? -s $STACK->{error_log} : 0;
+    my $log_at = gateway($o{config}) ? -s $STACK->{error_log} : 0;
     my $a = sample();
     my $out = _cmd_out(@cmd);
     my $b = sample();
@@ -711,7 +761,7 @@ sub run_wrk {
         $row{"${_}_cpu_us_per_request"} = _r($per{$_} / $TICK * 1e6 / $n, 1)
             for keys %per;
     }
-    if ($w->{err_status} && $o{config} eq 'sluice') {
+    if ($w->{err_status} && gateway($o{config})) {
         # the known issue (see probe_fragmented) is no harness failure
         my $frag = () = _slurp_from($STACK->{error_log}, $log_at)
             =~ /request body is fragmented/g;
@@ -769,6 +819,17 @@ sub check_paths {
                 . substr($r->{body}, 0, 300) . "\n" unless $r->{status} == 200;
         }
     }
+    # row 4: the messages stream reaches a chat caller translated
+    my $c = kc_connect($SRV{sluice}{port});
+    my $r = kc_request($c, 'POST', url_path('translate', 'sse'),
+                       { 'Content-Type' => 'application/json',
+                         Authorization => "Bearer $ENTITIES{token}" },
+                       $bodies->{xsse}, sse => 1);
+    die "translate: status $r->{status}: " . substr($r->{body}, 0, 300)
+        . "\n" unless $r->{status} == 200
+                      && $r->{body} =~ /"chat\.completion\.chunk"/
+                      && $r->{body} =~ / word3/
+                      && $r->{body} =~ /data: \[DONE\]/;
 }
 
 # ---------------------------------------------------------------------------
@@ -864,14 +925,43 @@ sub loads {
         $row->{added_p50_ms} = _r($row->{p50_ms} - $n->{p50_ms}, 3);
         $row->{added_mean_ms} = _r($row->{mean_ms} - $n->{mean_ms}, 3);
     }
-    push @{ $R{configurations} }, {
-        name => 'sluice translate sse (chat->messages)', config => 'translate',
-        kind => 'sse', rps => undef, p50_ms => undef, p99_ms => undef,
-        cpu_us_per_request => undef, rss_kb => undef, ratio_to_nginx => undef,
-        note => 'n/a (dialect translation not built yet)',
-    };
+    loads_translate($files);
     push @{ $R{notes} }, "76 KB row skipped: $FIXTURE not found "
         . "(../shared is absent)" unless $files->{big};
+}
+
+# row 4: a chat caller streaming from a messages provider (20 events
+# translated one by one), against plain nginx proxying the chat stream
+sub loads_translate {
+    my ($files) = @_;
+    my %ng = map { ("$_->{kind} $_->{connections}" => $_) }
+        grep { $_->{config} eq 'nginx' && $_->{body} eq '1KB' }
+        @{ $R{configurations} };
+    run_wrk(config => 'translate', kind => 'sse', conns => $CONNS_HIGH,
+            duration => $CFG{warm}, body_file => $files->{xsse},
+            name => 'translate sse (warm-up)', warm => 1);
+    for my $conns ($CONNS_HIGH, 1) {
+        my @rounds;
+        for my $round (1 .. $CFG{rounds}) {
+            my $name = "translate SSE c$conns";
+            say_err(sprintf "load: %s, round %d/%d, %d s",
+                    $name, $round, $CFG{rounds}, $CFG{duration});
+            push @rounds, run_wrk(config => 'translate', kind => 'sse',
+                                  conns => $conns,
+                                  duration => $CFG{duration},
+                                  body_file => $files->{xsse},
+                                  body_name => '1KB', name => $name);
+        }
+        my $row = merge_rounds(@rounds);
+        $row->{note} = 'chat caller, messages provider: each event '
+            . 'translated';
+        if (my $n = $ng{"sse $conns"}) {
+            $row->{ratio_to_nginx} = _r($row->{rps} / ($n->{rps} || 1), 3);
+            $row->{added_p50_ms} = _r($row->{p50_ms} - $n->{p50_ms}, 3);
+            $row->{added_mean_ms} = _r($row->{mean_ms} - $n->{mean_ms}, 3);
+        }
+        push @{ $R{configurations} }, $row;
+    }
 }
 
 # ---------------------------------------------------------------------------
@@ -880,16 +970,15 @@ sub loads {
 sub ttfe {
     my ($bodies) = @_;
     my %out;
-    for my $config (qw(direct nginx sluice)) {
-        my $srv = $config eq 'direct' ? 'mock' : $config;
-        my $c = kc_connect($SRV{$srv}{port});
+    for my $config (qw(direct nginx sluice translate)) {
+        my $c = kc_connect($SRV{ server_of($config) }{port});
         my $path = url_path($config, 'sse');
         my %h = ('Content-Type' => 'application/json');
-        $h{Authorization} = "Bearer $ENTITIES{token}" if $config eq 'sluice';
+        $h{Authorization} = "Bearer $ENTITIES{token}" if gateway($config);
+        my $body = $bodies->{ $config eq 'translate' ? 'xsse' : 'sse' };
         my (@first, @end);
         for my $i (1 .. $CFG{ttfe_n} + 10) {
-            my $r = kc_request($c, 'POST', $path, \%h, $bodies->{sse},
-                               sse => 1);
+            my $r = kc_request($c, 'POST', $path, \%h, $body, sse => 1);
             die "ttfe $config: $r->{status}\n" unless $r->{status} == 200;
             next if $i <= 10;           # warm-up
             push @first, ($r->{t_first} - $r->{t0}) * 1000;
@@ -1191,7 +1280,8 @@ sub main {
     my $s0 = sample();
 
     my %bodies = (json => chat_body('bench-json', 0),
-                  sse => chat_body('bench-sse', 1));
+                  sse => chat_body('bench-sse', 1),
+                  xsse => chat_body('bench-xsse', 1));
     $bodies{big} = big_body();
     my %files;
     for (keys %bodies) {

@@ -29,14 +29,11 @@ sub markdown {
         . "| CPU µs/req | RSS KB | × nginx RPS | +p50 ms vs nginx |";
     push @o, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|";
     for my $r (@{ $R->{configurations} }) {
-        if ($r->{config} eq 'translate') {
-            push @o, "| 4. Sluice translating a stream | 1KB SSE | | "
-                . "$r->{note} | | | | | | |";
-            next;
-        }
         my $label = { direct => '1. direct to mock',
                       nginx => '2. plain nginx proxy_pass',
-                      sluice => '3. Sluice governed' }->{ $r->{config} };
+                      sluice => '3. Sluice governed',
+                      translate => '4. Sluice translating messages→chat'
+                    }->{ $r->{config} };
         push @o, sprintf '| %s | %s %s | %d' . (' | %s' x 7) . ' |',
             $label, $r->{body}, uc $r->{kind}, $r->{connections},
             fmt($r->{rps}, '%d'), fmt($r->{p50_ms}, '%.3f'),
@@ -45,8 +42,7 @@ sub markdown {
             $r->{config} eq 'nginx' ? '' : fmt($r->{added_p50_ms}, '%+.3f');
     }
     push @o, '';
-    for my $r (grep { $_->{note} && $_->{config} ne 'translate' }
-               @{ $R->{configurations} }) {
+    for my $r (grep { $_->{note} } @{ $R->{configurations} }) {
         push @o, "$r->{name}: $r->{note}.";
     }
     my @off = grep { defined $_->{offpath_cpu_us_per_request} }
@@ -106,16 +102,16 @@ sub markdown {
         }
     }
     if (my $t = $R->{ttfe}) {
-        push @o, '', '| first SSE event | direct | plain nginx | Sluice |',
-            '|---|--:|--:|--:|';
+        push @o, '', '| first SSE event | direct | plain nginx | Sluice '
+            . '| Sluice translating |', '|---|--:|--:|--:|--:|';
         push @o, sprintf '| fast mock, p50 / p99 ms (%d requests) '
-            . '| %s | %s | %s |',
+            . '| %s | %s | %s | %s |',
             $t->{fast}{sluice}{n},
             map { fmt($t->{fast}{$_}{first_event_p50_ms}, '%.3f') . ' / '
                   . fmt($t->{fast}{$_}{first_event_p99_ms}, '%.3f') }
-            qw(direct nginx sluice);
+            qw(direct nginx sluice translate);
         push @o, sprintf "| node mock, 5 events 50 ms apart: first / last "
-            . "event p50 ms | %s | %s | %s |",
+            . "event p50 ms | %s | %s | %s | |",
             map { fmt($t->{delayed}{$_}{first_event_p50_ms}, '%.2f') . ' / '
                   . fmt($t->{delayed}{$_}{last_event_p50_ms}, '%.1f') }
             qw(direct nginx sluice);
