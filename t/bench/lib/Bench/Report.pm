@@ -201,6 +201,21 @@ sub targets {
     } else {
         $tg->('76 KB body, c1', '≤ +0.2 ms over nginx', 'skipped', undef);
     }
+    if (my $r = $row{"translate SSE c$R->{settings}{conns_high}"}) {
+        $tg->('cross-dialect stream RPS, messages→chat c'
+              . $R->{settings}{conns_high}, '≥ 0.6× nginx',
+              sprintf('%.2f×', $r->{ratio_to_nginx} // 0),
+              ($r->{ratio_to_nginx} // 0) >= 0.6);
+    }
+    if (my $f = $R->{ttfe} && $R->{ttfe}{fast}) {
+        if ($f->{translate} && $f->{nginx}) {
+            my $d = $f->{translate}{first_event_p50_ms}
+                  - $f->{nginx}{first_event_p50_ms};
+            $tg->('cross-dialect stream, first event (p50)',
+                  '< +0.1 ms over nginx', sprintf('%+.3f ms', $d),
+                  $d < 0.1);
+        }
+    }
     if (my $s = $R->{scale}) {
         my $g = $s->{rss_growth};
         $tg->("$s->{keys_total} keys: worker RSS growth", '≤ 10 MB',
