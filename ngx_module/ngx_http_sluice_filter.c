@@ -448,7 +448,10 @@ ngx_http_sluice_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
-/* passes the body on untouched; a capped copy is parsed at the end */
+/*
+ * Passes the body on untouched.  An answer that arrives whole in one
+ * buffer is read in place; otherwise a capped copy is read at the end.
+ */
 static ngx_int_t
 ngx_http_sluice_filter_json(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in)
@@ -459,6 +462,21 @@ ngx_http_sluice_filter_json(ngx_http_request_t *r,
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
+
+        /* the whole answer in one buffer (the usual case): read in place */
+        if (!f->over && f->mem.len == 0 && ngx_buf_in_memory(b)
+            && r->headers_out.content_length_n > 0
+            && b->last - b->pos == r->headers_out.content_length_n)
+        {
+            if (sluice_usage_parse(b->pos, b->last - b->pos, &f->usage, NULL)
+                == SLUICE_USAGE_FOUND)
+            {
+                ngx_http_sluice_filter_tokens(f);
+            }
+
+            f->over = 1;
+            continue;
+        }
 
         if (!f->over && ngx_buf_in_memory(b) && b->last > b->pos) {
             rc = ngx_http_sluice_filter_mem_add(r->connection->log, &f->mem,
