@@ -22,6 +22,7 @@ typedef struct {
     ngx_http_upstream_t              *upstream;
     ngx_http_sluice_balancer_conf_t  *conf;
     ngx_str_t                         pool_name;
+    ngx_uint_t                        gets;         /* connections asked */
 } ngx_http_sluice_balancer_peer_t;
 
 
@@ -224,6 +225,7 @@ ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     bp->ctx = ctx;
     bp->upstream = r->upstream;
     bp->conf = us->peer.data;
+    bp->gets = 0;
 
     if (ngx_http_sluice_balancer_timeout(r, ctx) != NGX_OK) {
         return NGX_ERROR;
@@ -254,6 +256,11 @@ static ngx_int_t
 ngx_http_sluice_balancer_get(ngx_peer_connection_t *pc, void *data)
 {
     ngx_http_sluice_balancer_peer_t *bp = data;
+
+    /* a second get: nginx redials after a pooled connection failed */
+    if (bp->gets++) {
+        bp->ctx->attempts++;
+    }
 
     pc->sockaddr = bp->ctx->sockaddr;
     pc->socklen = bp->ctx->socklen;

@@ -199,8 +199,11 @@ ngx_http_sluice_dialect_translate(ngx_http_request_t *r,
         return NGX_DONE;
     }
 
-    b->pos = (u_char *) out->data;
-    b->last = b->pos + out->len;
+    /* start and end too: a retry rewinds pos to start */
+    b->start = (u_char *) out->data;
+    b->end = b->start + out->len;
+    b->pos = b->start;
+    b->last = b->end;
     b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;

@@ -56,6 +56,8 @@ static ngx_int_t ngx_http_sluice_route_quote(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
     ngx_http_sluice_edits_t *edits);
+static ngx_int_t ngx_http_sluice_route_piece(ngx_http_request_t *r,
+    ngx_chain_t ***ll, u_char *p, size_t n);
 static void ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src);
 static ngx_int_t ngx_http_sluice_route_invalid(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, sluice_json_error_t *err);
@@ -590,15 +592,19 @@ ngx_http_sluice_route_usage(ngx_http_sluice_ctx_t *ctx, u_char *body,
 }
 
 
+/*
+ * The body with the edits applied, as a chain of buffers referring to
+ * the body read and to the edits' texts: nothing is copied.
+ */
 static ngx_int_t
 ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
     ngx_http_sluice_edits_t *edits)
 {
-    u_char                  *p;
-    size_t                   size, at;
-    ngx_buf_t               *b;
+    size_t                   at;
+    off_t                    size;
     ngx_uint_t               i, j;
+    ngx_chain_t             *out, **ll;
     ngx_http_sluice_edit_t   e;
 
     /* at most three edits: insertion sort by position */
@@ -610,40 +616,87 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
         edits->edit[j] = e;
     }
 
-    size = len;
-    for (i = 0; i < edits->n; i++) {
-        size += edits->edit[i].text.len
-                - (edits->edit[i].end - edits->edit[i].start);
-    }
-
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = b->pos;
+    out = NULL;
+    ll = &out;
     at = 0;
+    size = 0;
 
-    for (i = 0; i < edits->n; i++) {
-        p = ngx_cpymem(p, body + at, edits->edit[i].start - at);
-        p = ngx_cpymem(p, edits->edit[i].text.data, edits->edit[i].text.len);
+    for (i = 0; i <= edits->n; i++) {
+        e.start = (i < edits->n) ? edits->edit[i].start : len;
+
+        if (ngx_http_sluice_route_piece(r, &ll, body + at, e.start - at)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        size += e.start - at;
+
+        if (i == edits->n) {
+            break;
+        }
+
+        if (ngx_http_sluice_route_piece(r, &ll, edits->edit[i].text.data,
+                                        edits->edit[i].text.len)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        size += edits->edit[i].text.len;
         at = edits->edit[i].end;
     }
 
-    p = ngx_cpymem(p, body + at, len - at);
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;     /* cannot be: len > 0 */
+    }
 
-    b->last = p;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
+    for (ll = &out; (*ll)->next; ll = &(*ll)->next) { /* void */ }
 
-    r->request_body->bufs->buf = b;
-    r->request_body->bufs->next = NULL;
-    r->headers_in.content_length_n = b->last - b->pos;
+    (*ll)->buf->last_buf = 1;
+    (*ll)->buf->last_in_chain = 1;
+
+    r->request_body->bufs = out;
+    r->headers_in.content_length_n = size;
 
     ctx->routed = 1;
     ctx->attempts = 1;
 
     return NGX_DECLINED;
+}
+
+
+/* appends a buffer referring to [p, p + n); nothing for n == 0 */
+static ngx_int_t
+ngx_http_sluice_route_piece(ngx_http_request_t *r, ngx_chain_t ***ll,
+    u_char *p, size_t n)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+    if (b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* start and end too: a retry rewinds pos to start */
+    b->start = p;
+    b->end = p + n;
+    b->pos = p;
+    b->last = p + n;
+    b->memory = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
 }
 
 

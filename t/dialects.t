@@ -199,6 +199,33 @@ for my $caller (qw(chat responses messages)) {
     }
 }
 
+# ---- a pooled provider connection that turns out closed: nginx redials
+# and sends the body again, whole (spliced or translated) ----------------
+for my $case (['chat', 'chat'], ['messages', 'chat'], ['chat', 'messages']) {
+    my ($caller, $up) = @$case;
+    my $name = "$caller -> $up, pooled connection closed";
+    my $id = "retry-$caller-$up-" . int(rand(1e9));
+    http(POST => $path{$caller}, auth_for($caller),
+         body_for($caller, $group{$up}, 'warm the pool'));
+    mock_reset();
+    my $r = http(POST => $path{$caller}, auth_for($caller),
+                 body_for($caller, $group{$up}, "again mock:close_once=$id"));
+    is($r->{status}, 200, "$name: answered after a redial");
+    is(json_text($caller, $r->{json}), 'echo: again',
+       "$name: the answer");
+    my $reqs = (Sluice::Test::_mock_get("/__mock/requests") // {})
+        ->{requests} // [];
+    my @mine = grep { index(json_encode($_->{body} // {}), $id) >= 0 }
+               @$reqs;
+    is(scalar @mine, 2, "$name: the provider saw the request twice");
+    is(json_encode($mine[1]{body} // {}), json_encode($mine[0]{body} // {}),
+       "$name: the same body both times") if @mine == 2;
+    is($mine[-1]{body_bytes}, $mine[0]{body_bytes},
+       "$name: the same length both times") if @mine == 2;
+    my $row = wait_usage($r->{headers}{'x-request-id'});
+    is($row && $row->{attempts}, 2, "$name: recorded with 2 attempts");
+}
+
 # ---- Anthropic routes and headers -----------------------------------------
 mock_reset();
 my $r = http(POST => '/anthropic/v1/messages?beta=true',

@@ -62,6 +62,9 @@
 //   mock:cached=N     report N of the input tokens as read from the cache
 //   mock:notools      never call a tool (answer with text)
 //   mock:thinking     messages: a thinking block (with signature) first
+//   mock:close_once=ID  the first request carrying this ID gets its
+//                     connection closed with no answer (a provider that
+//                     dropped a pooled connection); later ones are served
 //
 // Streams: chat sends chat.completion.chunk objects and "data: [DONE]";
 // responses sends response.created, response.in_progress, then per item
@@ -250,6 +253,7 @@ function parseControls(text) {
     silent: int('silent', 0, 0, 600000),
     cached: int('cached', 0, 0, 1000000000),
     tool: ctl.tool,
+    closeOnce: ctl.close_once,
     notools: flag('notools'),
     thinking: flag('thinking'),
     text: text.replace(CONTROL_RE, ' ').replace(FLAG_RE, ' ')
@@ -954,12 +958,20 @@ async function countTokensHandle(res, body) {
 
 // ---- dispatch ---------------------------------------------------------------
 
+// mock:close_once IDs already used
+const closedOnce = new Set();
+
 // A dialect's handler: read the request, apply ttfb and status, plan
 // the answer, write it as JSON or as SSE frames.
 function dialectHandler(d) {
   return async (res, body) => {
     const view = d.view(body);
     const ctl = parseControls(view.ctlText);
+    if (ctl.closeOnce !== undefined && !closedOnce.has(ctl.closeOnce)) {
+      closedOnce.add(ctl.closeOnce);
+      res.socket.destroy();
+      return;
+    }
     if (ctl.ttfb) await sleep(ctl.ttfb);
     if (ctl.status >= 400) return d.error(res, ctl.status);
     const p = plan(view, ctl);
