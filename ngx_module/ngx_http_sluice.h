@@ -123,6 +123,7 @@ typedef struct {
     unsigned                    routed:1;       /* a target was chosen */
     unsigned                    xlate:1;        /* dialects differ */
     unsigned                    logged:1;       /* usage record queued */
+    unsigned                    no_usage:1;     /* nothing to record */
 } ngx_http_sluice_ctx_t;
 
 

@@ -33,8 +33,8 @@ ngx_http_sluice_count(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     ctx->answer.data = p;
     ctx->answer.len = ngx_sprintf(p, "{\"input_tokens\":%L}\n", n) - p;
 
-    /* nothing was spent: no usage record */
-    ctx->logged = 1;
+    /* nothing was spent: counted in the metrics, no usage record */
+    ctx->no_usage = 1;
 
     return NGX_DONE;
 }

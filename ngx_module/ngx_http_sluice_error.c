@@ -26,6 +26,8 @@ static ngx_http_sluice_error_code_t  ngx_http_sluice_error_codes[] = {
       "the provider did not answer in time" },
     { ngx_string("invalid-request"), NGX_HTTP_BAD_REQUEST,
       "the request could not be read" },
+    { ngx_string("header-too-large"), NGX_HTTP_BAD_REQUEST,
+      "a request header, or the request's header section, is too large" },
     { ngx_null_string, 0, NULL }
 };
 
@@ -34,6 +36,8 @@ static size_t ngx_http_sluice_error_body(u_char *p, u_char *end,
     ngx_uint_t dialect, ngx_uint_t status, const char *code,
     const char *message, ngx_str_t *rid);
 static ngx_int_t ngx_http_sluice_error_allow(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_sluice_error_dialect(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_sluice_error_ends(ngx_str_t *s, const char *tail);
 
 
 static size_t
@@ -267,6 +271,36 @@ ngx_http_sluice_error_allow(ngx_http_request_t *r)
 }
 
 
+/* the caller's dialect by the path it asked for */
+static ngx_uint_t
+ngx_http_sluice_error_dialect(ngx_http_request_t *r)
+{
+    if (ngx_http_sluice_error_ends(&r->uri, "/messages")
+        || ngx_http_sluice_error_ends(&r->uri, "/messages/count_tokens"))
+    {
+        return NGX_HTTP_SLUICE_MESSAGES;
+    }
+
+    if (ngx_http_sluice_error_ends(&r->uri, "/responses")) {
+        return NGX_HTTP_SLUICE_RESPONSES;
+    }
+
+    return NGX_HTTP_SLUICE_CHAT;
+}
+
+
+static ngx_uint_t
+ngx_http_sluice_error_ends(ngx_str_t *s, const char *tail)
+{
+    size_t  len;
+
+    len = ngx_strlen(tail);
+
+    return s->len >= len
+           && ngx_strncmp(s->data + s->len - len, tail, len) == 0;
+}
+
+
 /* content handler of "sluice_error <code>" locations (error_page targets) */
 ngx_int_t
 ngx_http_sluice_error_handler(ngx_http_request_t *r)
@@ -293,11 +327,12 @@ ngx_http_sluice_error_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_sluice_get_ctx(r);
     if (ctx == NULL) {
+        /* nginx refused the request before any gateway phase ran */
         ctx = ngx_http_sluice_create_ctx(r);
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-        ctx->dialect = lcf->dialect;
+        ctx->dialect = ngx_http_sluice_error_dialect(r);
     }
 
     dialect = ctx->dialect;

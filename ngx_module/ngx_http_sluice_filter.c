@@ -69,6 +69,7 @@ typedef struct {
 
     unsigned                       drop:1;   /* cut the usage chunk */
     unsigned                       failing:1; /* our error frame goes */
+    unsigned                       terminal:1; /* the stream's last event */
     unsigned                       skip_lf:1; /* cut event ended in CR */
     unsigned                       raw:1;    /* gave up parsing */
     unsigned                       over:1;   /* JSON body beyond the cap */
@@ -89,8 +90,6 @@ static ngx_int_t ngx_http_sluice_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_sluice_filter_json(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
-static ngx_int_t ngx_http_sluice_filter_sse_pass(ngx_http_request_t *r,
-    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
 static ngx_int_t ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
 static ngx_int_t ngx_http_sluice_filter_sse_buf(
@@ -100,6 +99,9 @@ static ngx_int_t ngx_http_sluice_filter_feed(ngx_http_sluice_filter_ctx_t *f,
 static int ngx_http_sluice_filter_event(void *data,
     const sluice_sse_event_t *ev);
 static void ngx_http_sluice_filter_tokens(ngx_http_sluice_filter_ctx_t *f);
+static ngx_uint_t ngx_http_sluice_filter_terminal(
+    ngx_http_sluice_filter_ctx_t *f, const sluice_sse_event_t *ev);
+static ngx_uint_t ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit);
 static ngx_int_t ngx_http_sluice_filter_emit(ngx_http_sluice_filter_ctx_t *f,
     uint64_t from, uint64_t to);
 static ngx_int_t ngx_http_sluice_filter_hold(ngx_http_sluice_filter_ctx_t *f,
@@ -440,11 +442,7 @@ ngx_http_sluice_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_sluice_filter_json(r, f, in);
     }
 
-    if (f->drop) {
-        return ngx_http_sluice_filter_sse_drop(r, f, in);
-    }
-
-    return ngx_http_sluice_filter_sse_pass(r, f, in);
+    return ngx_http_sluice_filter_sse_drop(r, f, in);
 }
 
 
@@ -505,30 +503,6 @@ ngx_http_sluice_filter_json(ngx_http_request_t *r,
 }
 
 
-/* the caller asked for usage itself: read events, pass bytes untouched */
-static ngx_int_t
-ngx_http_sluice_filter_sse_pass(ngx_http_request_t *r,
-    ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in)
-{
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    for (cl = in; cl && !f->raw; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b) && b->last > b->pos) {
-            if (ngx_http_sluice_filter_feed(f, b->pos, b->last - b->pos)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    return ngx_http_next_body_filter(r, in);
-}
-
-
 static ngx_int_t
 ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in)
@@ -545,7 +519,11 @@ ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
 }
 
 
-/* one input buffer in drop mode: complete events out, the rest held */
+/*
+ * One input buffer: complete events out, the rest held, so the caller
+ * never holds half an event (an error event we add after a provider
+ * failure starts on a line of its own).
+ */
 static ngx_int_t
 ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
     ngx_buf_t *b)
@@ -626,6 +604,10 @@ ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
 
     f->events++;
 
+    if (ngx_http_sluice_filter_terminal(f, ev)) {
+        f->terminal = 1;
+    }
+
     if (!sluice_usage_hint(ev->data, ev->data_len)) {
         return 0;
     }
@@ -649,6 +631,44 @@ ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
     f->skip_lf = f->sse.cr;
 
     return 0;
+}
+
+
+/* the event that ends a stream of the caller's dialect */
+static ngx_uint_t
+ngx_http_sluice_filter_terminal(ngx_http_sluice_filter_ctx_t *f,
+    const sluice_sse_event_t *ev)
+{
+    ngx_str_t  name;
+
+    name.data = (u_char *) ev->name;
+    name.len = ev->name_len;
+
+    switch (f->sctx->dialect) {
+
+    case NGX_HTTP_SLUICE_MESSAGES:
+        return ngx_http_sluice_filter_is(&name, "message_stop");
+
+    case NGX_HTTP_SLUICE_RESPONSES:
+        return ngx_http_sluice_filter_is(&name, "response.completed")
+               || ngx_http_sluice_filter_is(&name, "response.failed")
+               || ngx_http_sluice_filter_is(&name, "response.incomplete");
+
+    default:
+        return ev->data_len == sizeof("[DONE]") - 1
+               && ngx_strncmp(ev->data, "[DONE]", ev->data_len) == 0;
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit)
+{
+    size_t  len;
+
+    len = ngx_strlen(lit);
+
+    return s->len == len && ngx_strncmp(s->data, lit, len) == 0;
 }
 
 
@@ -962,9 +982,17 @@ ngx_http_sluice_filter_finalize(ngx_http_request_t *r, ngx_int_t rc)
 
     f->finalize(r, rc);
 
-    if (rc < NGX_HTTP_SPECIAL_RESPONSE
+    /* a client gone is not the provider's failure; 0 is a normal end */
+    if ((rc < NGX_HTTP_SPECIAL_RESPONSE && rc != NGX_ERROR)
         || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
         || r->connection->error)
+    {
+        return;
+    }
+
+    /* a stream whose last event went out ended well, whatever follows */
+    if (f->mode == NGX_HTTP_SLUICE_FILTER_XLATE
+        ? ngx_http_sluice_xfilter_done(f->xf) : f->terminal)
     {
         return;
     }

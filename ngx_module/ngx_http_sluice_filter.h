@@ -27,6 +27,8 @@ ngx_int_t ngx_http_sluice_xfilter_start(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t **xfp);
 ngx_int_t ngx_http_sluice_xfilter_body(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in);
+/* the translated stream sent its terminal event */
+ngx_uint_t ngx_http_sluice_xfilter_done(ngx_http_sluice_xfilter_t *xf);
 /* the provider failed after its header arrived */
 ngx_int_t ngx_http_sluice_xfilter_fail(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_uint_t status);

@@ -209,6 +209,11 @@ ngx_http_sluice_log_handler(ngx_http_request_t *r)
 
     ngx_http_sluice_zone_count(r, r->headers_out.status);
 
+    if (ctx->no_usage) {
+        ctx->logged = 1;
+        return NGX_OK;
+    }
+
     return ngx_http_sluice_usage_log_handler(r);
 }
 

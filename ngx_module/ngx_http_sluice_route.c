@@ -56,6 +56,7 @@ static ngx_int_t ngx_http_sluice_route_quote(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
     ngx_http_sluice_edits_t *edits);
+static ngx_uint_t ngx_http_sluice_route_empty(u_char *p, u_char *end);
 static ngx_int_t ngx_http_sluice_route_piece(ngx_http_request_t *r,
     ngx_chain_t ***ll, u_char *p, size_t n);
 static void ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src);
@@ -564,7 +565,9 @@ ngx_http_sluice_route_usage(ngx_http_sluice_ctx_t *ctx, u_char *body,
         if (iu.type == SLUICE_JSON_NONE) {
             e->start = m->start + open;
             e->end = e->start;
-            if (m->end - m->start == 2) {
+            if (ngx_http_sluice_route_empty(body + e->start,
+                                            body + m->end))
+            {
                 ngx_str_set(&e->text, "\"include_usage\":true");
             } else {
                 ngx_str_set(&e->text, "\"include_usage\":true,");
@@ -697,6 +700,18 @@ ngx_http_sluice_route_piece(ngx_http_request_t *r, ngx_chain_t ***ll,
     *ll = &cl->next;
 
     return NGX_OK;
+}
+
+
+/* only whitespace before the closing brace: an object with no members */
+static ngx_uint_t
+ngx_http_sluice_route_empty(u_char *p, u_char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == CR || *p == LF)) {
+        p++;
+    }
+
+    return p < end && *p == '}';
 }
 
 

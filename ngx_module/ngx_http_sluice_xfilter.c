@@ -19,6 +19,12 @@
 /* frames leave in copies of this size, reused once sent */
 #define NGX_HTTP_SLUICE_XF_CHUNK      4096
 
+/* upstream input waits while this much of ours is unsent (backpressure) */
+#define NGX_HTTP_SLUICE_XF_BUSY_MAX   (64 * 1024)
+
+/* r->buffered bit while input waits: nginx must come back to us */
+#define NGX_HTTP_SLUICE_XF_BUFFERED   0x08
+
 
 struct ngx_http_sluice_xfilter_s {
     ngx_http_request_t            *request;
@@ -28,6 +34,7 @@ struct ngx_http_sluice_xfilter_s {
     sluice_buf_t                   body;       /* the whole answer */
     sluice_buf_t                   answer;     /* its translation */
 
+    ngx_chain_t                   *in;         /* upstream, not yet fed */
     ngx_chain_t                   *out;
     ngx_chain_t                  **last_out;
     ngx_chain_t                   *busy;
@@ -42,6 +49,7 @@ struct ngx_http_sluice_xfilter_s {
 static void ngx_http_sluice_xfilter_cleanup(void *data);
 static ngx_int_t ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in);
+static size_t ngx_http_sluice_xfilter_busy(ngx_http_sluice_xfilter_t *xf);
 static ngx_int_t ngx_http_sluice_xfilter_whole(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in);
 static ngx_int_t ngx_http_sluice_xfilter_answer(ngx_http_request_t *r,
@@ -139,7 +147,11 @@ ngx_http_sluice_xfilter_body(ngx_http_request_t *r,
 }
 
 
-/* each upstream buffer is translated and consumed at once */
+/*
+ * Each upstream buffer is translated and consumed as it comes, unless the
+ * caller is not reading: then it waits, so the provider's connection is
+ * not read either (the upstream buffer stays busy).
+ */
 static ngx_int_t
 ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in)
@@ -147,11 +159,19 @@ ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     int           rc;
     ngx_buf_t    *b;
     ngx_uint_t    last;
+    ngx_chain_t  *cl;
+
+    if (in && ngx_chain_add_copy(r->pool, &xf->in, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     last = 0;
 
-    for ( /* void */ ; in; in = in->next) {
-        b = in->buf;
+    while (xf->in && ngx_http_sluice_xfilter_busy(xf)
+                     < NGX_HTTP_SLUICE_XF_BUSY_MAX)
+    {
+        cl = xf->in;
+        b = cl->buf;
 
         if (ngx_buf_in_memory(b) && b->last > b->pos) {
             rc = sluice_xlate_stream_feed(xf->stream, (char *) b->pos,
@@ -174,6 +194,16 @@ ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
 
             last = 1;
         }
+
+        xf->in = cl->next;
+        ngx_free_chain(r->pool, cl);
+    }
+
+    if (xf->in) {
+        r->buffered |= NGX_HTTP_SLUICE_XF_BUFFERED;
+
+    } else {
+        r->buffered &= ~NGX_HTTP_SLUICE_XF_BUFFERED;
     }
 
     ngx_http_sluice_xfilter_tokens(xf->sctx,
@@ -186,6 +216,23 @@ ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     }
 
     return ngx_http_sluice_xfilter_output(r, xf, last);
+}
+
+
+/* bytes of ours handed on but not yet sent */
+static size_t
+ngx_http_sluice_xfilter_busy(ngx_http_sluice_xfilter_t *xf)
+{
+    size_t        n;
+    ngx_chain_t  *cl;
+
+    n = 0;
+
+    for (cl = xf->busy; cl; cl = cl->next) {
+        n += ngx_buf_size(cl->buf);
+    }
+
+    return n;
 }
 
 
@@ -277,6 +324,14 @@ ngx_http_sluice_xfilter_answer(ngx_http_request_t *r,
 }
 
 
+ngx_uint_t
+ngx_http_sluice_xfilter_done(ngx_http_sluice_xfilter_t *xf)
+{
+    return xf->stream
+           && sluice_xlate_stream_state(xf->stream) == SLUICE_XLATE_DONE;
+}
+
+
 /*
  * The provider failed after its header: a held answer becomes our error,
  * a running stream ends with an in-band error event of the caller's.
@@ -296,6 +351,10 @@ ngx_http_sluice_xfilter_fail(ngx_http_request_t *r,
           : "the provider's answer broke off";
 
     if (xf->stream) {
+        /* input still waiting is of no use now */
+        xf->in = NULL;
+        r->buffered &= ~NGX_HTTP_SLUICE_XF_BUFFERED;
+
         if (sluice_xlate_stream_abort(xf->stream, msg,
                                       ngx_http_sluice_xfilter_emit, xf)
             != SLUICE_XLATE_OK)
@@ -437,7 +496,11 @@ ngx_http_sluice_xfilter_output(ngx_http_request_t *r,
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
-    if (last || xf->out) {
+    if (xf->cur) {
+        xf->cur->flush = 1;
+    }
+
+    if (last) {
         cl = ngx_alloc_chain_link(r->pool);
         b = ngx_calloc_buf(r->pool);
         if (cl == NULL || b == NULL) {
@@ -445,7 +508,7 @@ ngx_http_sluice_xfilter_output(ngx_http_request_t *r,
         }
 
         b->flush = 1;
-        b->last_buf = last;
+        b->last_buf = 1;
         b->last_in_chain = 1;
         cl->buf = b;
         cl->next = NULL;

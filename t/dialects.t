@@ -8,6 +8,9 @@ use strict;
 use warnings;
 use Test::More;
 use Sluice::Test;
+use IO::Socket::INET;
+use IO::Select;
+use Socket;
 
 start_stack(nginx_http => $ENV{DIALECTS_ERRLOG} ? "error_log $ENV{DIALECTS_ERRLOG} info;" : '');
 my $demo = seed_demo(groups => ['*']);
@@ -388,6 +391,36 @@ for my $caller (qw(chat messages)) {
                   body_for('messages', $group{chat}, 'still here'));
     is(json_text('messages', $ok->{json}), 'echo: still here',
        'the gateway serves on after the caller vanished');
+}
+
+# a caller that reads slowly (a small receive window, nothing read for
+# 2 s): the translated stream waits for it and arrives whole
+{
+    my ($port) = stack()->{gw_url} =~ /:(\d+)$/;
+    my $body = json_encode(body_for('messages', $group{chat},
+                                    'big mock:words=60000 mock:events=3000',
+                                    stream => 1));
+    socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+    setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096) or die "setsockopt: $!";
+    connect($s, sockaddr_in($port, inet_aton('127.0.0.1')))
+        or die "connect: $!";
+    syswrite($s, "POST /v1/messages HTTP/1.1\r\nHost: x\r\n"
+        . "x-api-key: $tok\r\nContent-Type: application/json\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n$body");
+    sleep 2;                            # not reading
+    my ($got, $sel) = ('', IO::Select->new($s));
+    my $end = time + 30;
+    while (time < $end && $got !~ /event: message_stop/) {
+        next unless $sel->can_read(0.2);
+        sysread($s, my $buf, 65536) or last;
+        $got .= $buf;
+    }
+    close $s;
+    my @words = $got =~ /\bw(\d+)\b/g;
+    like($got, qr/event: message_stop/,
+         'slow reader: the translated stream arrived whole');
+    is(scalar @words, 60000, 'slow reader: every word');
+    is($words[-1], 60000, 'slow reader: in order to the last');
 }
 
 $r = http(POST => '/v1/messages', auth_for('messages'),

@@ -80,5 +80,22 @@ for my $round (1, 2) {
     check_stream("with include_usage ($round)", round => $round, usage => 1);
 }
 
+# stream_options present but empty, whitespace inside: the gateway's
+# include_usage must still make valid JSON
+for my $so ('{}', '{ }', "{\n  }") {
+    my $body = '{"model":"demo-chat","stream":true,"stream_options":' . $so
+        . ',"messages":[{"role":"user","content":"empty options"}]}';
+    my $r = sse_request($demo->{token}, body => $body);
+    is($r->{status}, 200, "stream_options $so: 200");
+    is(($r->{events}[-1] // {})->{data}, '[DONE]', "stream_options $so: "
+       . "a whole stream");
+    my $up = mock_last();
+    is_deeply($up->{body}{stream_options}, { include_usage => JSON::PP::true },
+              "stream_options $so: the provider got valid JSON with "
+              . "include_usage");
+    ok(!grep({ ($_->{data} // '') =~ /"choices":\[\]/ } @{ $r->{events} }),
+       "stream_options $so: the usage chunk is not passed on");
+}
+
 stop_stack();
 done_testing;
