@@ -14,6 +14,15 @@ typedef struct {
 } ngx_http_sluice_dialect_t;
 
 
+/*
+ * A translation builds a tree of the body: bound the values in it (each
+ * costs an allocation), so a hostile body of tiny values cannot stall
+ * the worker or take hundreds of megabytes.  Real bodies (a long coding
+ * session, images) stay far below.
+ */
+#define NGX_HTTP_SLUICE_XLATE_VALUES_MAX  200000
+
+
 /* what a translated request leaves behind, freed with the request */
 typedef struct {
     sluice_buf_t            body;
@@ -33,6 +42,7 @@ static ngx_int_t ngx_http_sluice_dialect_anthropic(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 static void ngx_http_sluice_dialect_header(ngx_http_request_t *r,
     const char *name, size_t len, ngx_str_t *value);
+static size_t ngx_http_sluice_dialect_values(u_char *p, size_t len);
 static void ngx_http_sluice_dialect_free(void *data);
 
 
@@ -161,6 +171,16 @@ ngx_http_sluice_dialect_translate(ngx_http_request_t *r,
     sluice_xlate_err_t              err;
     ngx_http_sluice_dialect_mem_t  *mem;
 
+    if (ngx_http_sluice_dialect_values(body, len)
+        > NGX_HTTP_SLUICE_XLATE_VALUES_MAX)
+    {
+        ctx->err_status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        ctx->err_code = "body-too-large";
+        ctx->err_message = "the request has too many JSON values to be "
+                           "translated for this model group's target";
+        return NGX_DONE;
+    }
+
     model = ngx_pnalloc(r->pool, ctx->model.len + 1);
     cln = ngx_pool_cleanup_add(r->pool,
                                sizeof(ngx_http_sluice_dialect_mem_t));
@@ -218,6 +238,25 @@ ngx_http_sluice_dialect_translate(ngx_http_request_t *r,
     ctx->attempts = 1;
 
     return NGX_DECLINED;
+}
+
+
+/* an upper bound of the values in a JSON text: its commas, plus one */
+static size_t
+ngx_http_sluice_dialect_values(u_char *p, size_t len)
+{
+    size_t   n;
+    u_char  *end;
+
+    n = 1;
+    end = p + len;
+
+    while ((p = memchr(p, ',', end - p)) != NULL) {
+        n++;
+        p++;
+    }
+
+    return n;
 }
 
 

@@ -310,6 +310,21 @@ for my $caller (qw(chat responses messages)) {
     }
 }
 
+# ---- a body of many tiny values is not translated (it would stall the
+# worker building a tree of millions of nodes) ------------------------------
+{
+    my $b = body_for('messages', $group{chat}, 'many values');
+    $b->{metadata} = { user_id => 'x' };
+    my $json = json_encode($b);
+    $json =~ s/^\{/{"zz":[@{[ join ',', (0) x 300000 ]}],/;
+    my $t0 = time;
+    my $r = http(POST => '/v1/messages', auth_for('messages'), $json);
+    is($r->{status}, 413, 'many values: 413');
+    is($r->{json}{type}, 'error', 'many values: Anthropic envelope');
+    like($r->{json}{error}{message} // '', qr/too many JSON values/,
+         'many values: says why');
+}
+
 # ---- the idle timeout and a provider that breaks off ----------------------
 for my $caller (qw(chat responses messages)) {
     for my $up (qw(chat messages)) {
