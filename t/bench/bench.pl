@@ -975,6 +975,12 @@ sub callgrind_run {
     close $c->{s};
     sleep 0.5;                  # let the usage records leave
     stop_proc($p);
+    # a run that went wrong (records refused, spooled...) counts nothing
+    my @bad = grep { /\[(?:error|alert|crit|emerg)\]/
+                     || /usage records: .*(?:spooled|rejected|dropped) [1-9]/ }
+        split /\n/, _slurp("$d/error.log");
+    splice @bad, 5;
+    push @{ $R{failures} }, "callgrind $config $tag: $_" for @bad;
     return $out;
 }
 
