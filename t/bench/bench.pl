@@ -1092,6 +1092,29 @@ sub revoke_time {
 # ---------------------------------------------------------------------------
 # scale: the lookup cost and the worker's memory with N keys
 
+# mdb_stat -ef: the pages the table's live entries take (what a worker
+# that looks up every key maps), and the free pages the file also holds
+sub table_stat {
+    my ($dir) = @_;
+    return undef unless _have('mdb_stat');
+    my $o = _cmd_out('mdb_stat', '-ef', $dir);
+    my ($psize) = $o =~ /Page size:\s*(\d+)/;
+    my ($used) = $o =~ /Number of pages used:\s*(\d+)/;
+    my ($free) = $o =~ /Free pages:\s*(\d+)/;
+    my ($main) = $o =~ /Status of Main DB(.*)$/s;
+    return undef unless $psize && $main;
+    my %m;
+    $m{lc $1} = $2 while $main =~ /^\s*(Branch|Leaf|Overflow) pages:\s*(\d+)/mg;
+    my ($entries) = $main =~ /Entries:\s*(\d+)/;
+    my $live = ($m{branch} // 0) + ($m{leaf} // 0) + ($m{overflow} // 0);
+    return { page_size => $psize + 0, pages_used => $used + 0,
+             free_pages => ($free // 0) + 0, branch_pages => $m{branch} + 0,
+             leaf_pages => $m{leaf} + 0, overflow_pages => $m{overflow} + 0,
+             entries => $entries + 0, live_bytes => $live * $psize,
+             live_bytes_per_entry => $entries ? _r($live * $psize / $entries,
+                                                   1) : undef };
+}
+
 sub worker_mem {
     my %m;
     for my $pid (workers_of('sluice')) {
@@ -1135,6 +1158,7 @@ sub scale {
         or die "scale: the table did not get all $n keys\n";
     $s{sync_s} = _r(time - $t0, 2);
     $s{table_bytes} = -s "$STACK->{table}/data.mdb";
+    $s{table_stat} = table_stat($STACK->{table});
     $s{mem_big} = worker_mem();
     $s{load_big} = $lat->($n, "sluice json c1, random key of $n");
     $s{mem_big_after_load} = worker_mem();
