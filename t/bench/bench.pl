@@ -625,9 +625,8 @@ sub sample_answer {
     my (%o) = @_;
     my $r = eval {
         my $c = kc_connect($o{port});
-        my %h = ('Content-Type' => 'application/json');
-        $h{Authorization} = "Bearer $ENTITIES{token}"
-            if $o{config} eq 'sluice';
+        my %h = ('Content-Type' => 'application/json',
+                 Authorization => "Bearer $ENTITIES{token}");
         kc_request($c, 'POST', url_path($o{config}, $o{kind}), \%h,
                    _slurp($o{body_file}));
     };
@@ -647,9 +646,10 @@ sub run_wrk {
     my $path = url_path($o{config}, $o{path_kind} // $o{kind});
     my $port = $SRV{$srv}{ $o{big} ? 'big_port' : 'port' };
     my $url = "http://127.0.0.1:$port$path";
-    # every variable t/bench/wrk.lua reads, set here
+    # every variable t/bench/wrk.lua reads, set here; every configuration
+    # gets the same request bytes, the caller's Authorization included
     my %env = (BENCH_BODY => $o{body_file},
-               BENCH_TOKEN => $o{config} eq 'sluice' ? $ENTITIES{token} : '',
+               BENCH_TOKEN => $ENTITIES{token},
                BENCH_KEYS => 0, BENCH_KEY_PREFIX => $KEY_PREFIX,
                BENCH_KEY_SECRET => $KEY_SECRET);
     %env = (%env, BENCH_TOKEN => '', BENCH_KEYS => $o{keys}) if $o{keys};
@@ -738,9 +738,8 @@ sub check_paths {
         my $c = kc_connect($SRV{$srv}{port});
         for my $kind (qw(json sse)) {
             my $path = url_path($config, $kind);
-            my %h = ('Content-Type' => 'application/json');
-            $h{Authorization} = "Bearer $ENTITIES{token}"
-                if $config eq 'sluice';
+            my %h = ('Content-Type' => 'application/json',
+                     Authorization => "Bearer $ENTITIES{token}");
             for my $try (1, 2) {
                 my $r = kc_request($c, 'POST', $path, \%h, $bodies->{$kind},
                                    sse => $kind eq 'sse');
@@ -757,9 +756,8 @@ sub check_paths {
         if ($bodies->{big}) {
             $c = kc_connect($SRV{$srv}{big_port});
             my $path = url_path($config, 'json');
-            my %h = ('Content-Type' => 'application/json');
-            $h{Authorization} = "Bearer $ENTITIES{token}"
-                if $config eq 'sluice';
+            my %h = ('Content-Type' => 'application/json',
+                     Authorization => "Bearer $ENTITIES{token}");
             my $r;
             for my $try (1 .. 10) {     # the fragmented-body race
                 $r = kc_request($c, 'POST', $path, \%h, $bodies->{big});
@@ -884,8 +882,8 @@ sub ttfe {
         my $srv = $config eq 'direct' ? 'mock' : $config;
         my $c = kc_connect($SRV{$srv}{port});
         my $path = url_path($config, 'sse');
-        my %h = ('Content-Type' => 'application/json');
-        $h{Authorization} = "Bearer $ENTITIES{token}" if $config eq 'sluice';
+        my %h = ('Content-Type' => 'application/json',
+                 Authorization => "Bearer $ENTITIES{token}");
         my (@first, @end);
         for my $i (1 .. $CFG{ttfe_n} + 10) {
             my $r = kc_request($c, 'POST', $path, \%h, $bodies->{sse},
@@ -964,8 +962,8 @@ sub callgrind_run {
                         timeout => 90);
     my $c = kc_connect($kind eq 'big' ? $big_port : $port);
     my $path = url_path($config, $kind eq 'big' ? 'json' : $kind);
-    my %h = ('Content-Type' => 'application/json');
-    $h{Authorization} = "Bearer $token" if $config eq 'sluice';
+    my %h = ('Content-Type' => 'application/json',
+             Authorization => "Bearer $token");
     for (1 .. $n) {
         my $r = kc_request($c, 'POST', $path, \%h, $body,
                            sse => $kind eq 'sse', timeout => 60);
@@ -1026,7 +1024,7 @@ sub callgrind_all {
     my $tok = bench_token(1);
     for my $kind (qw(json sse big)) {
         next if $QUICK && $kind ne 'json' || !defined $bodies->{$kind};
-        $cg{$kind}{nginx} = callgrind_pair('nginx', $kind, undef, $kind,
+        $cg{$kind}{nginx} = callgrind_pair('nginx', $kind, $tok, $kind,
                                            $bodies->{$kind});
         $cg{$kind}{sluice} = callgrind_pair('sluice', $kind, $tok, $kind,
                                             $bodies->{$kind});
