@@ -12,6 +12,7 @@
 static void ngx_http_sluice_ctx_cleanup(void *data);
 static ngx_int_t ngx_http_sluice_rid_seed(void);
 static uint64_t ngx_http_sluice_rid_next(void);
+static void ngx_http_sluice_rid_hex(u_char *p, uint64_t *w);
 
 
 /*
@@ -137,7 +138,7 @@ ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid)
         } else {
             w[0] = ngx_http_sluice_rid_next();
             w[1] = ngx_http_sluice_rid_next();
-            ngx_hex_dump(p, (u_char *) w, 16);
+            ngx_http_sluice_rid_hex(p, w);
 
             vv->len = 32;
             vv->data = p;
@@ -195,4 +196,21 @@ ngx_http_sluice_rid_next(void)
     s[3] = (s[3] << 45) | (s[3] >> 19);
 
     return r;
+}
+
+
+/* 32 lowercase hex digits, four bits at a time without a table */
+static void
+ngx_http_sluice_rid_hex(u_char *p, uint64_t *w)
+{
+    ngx_uint_t  i, k, d;
+
+    static const u_char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < 2; i++) {
+        for (k = 0; k < 16; k++) {
+            d = (w[i] >> (60 - 4 * k)) & 0xf;
+            *p++ = hex[d];
+        }
+    }
 }

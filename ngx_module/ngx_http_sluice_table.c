@@ -1,11 +1,31 @@
 /*
  * The policy table reader: each worker opens the LMDB environment written
  * by controld read-only after fork, and takes one short read transaction
- * per lookup (reset and renewed, never held across events).
+ * per lookup (reset and renewed, never held across events).  Records read
+ * are remembered per worker with the transaction id they were read in;
+ * while the table's last committed transaction is still that one, the
+ * copy is used without a lookup (any write, a revocation included, makes
+ * every copy stale at once).
  */
 
 #include "ngx_http_sluice.h"
 #include "sluice_table.h"
+
+
+/* remembered records: direct-mapped, values up to VAL bytes */
+#define NGX_HTTP_SLUICE_TABLE_CACHE  128
+#define NGX_HTTP_SLUICE_TABLE_KEY    64
+#define NGX_HTTP_SLUICE_TABLE_VAL    16384
+
+
+typedef struct {
+    size_t        txnid;        /* read in this transaction; 0: empty */
+    size_t        klen;
+    size_t        vlen;
+    size_t        cap;
+    u_char       *val;          /* ngx_alloc'd, cap bytes */
+    u_char        key[NGX_HTTP_SLUICE_TABLE_KEY];
+} ngx_http_sluice_table_entry_t;
 
 
 typedef struct {
@@ -14,6 +34,8 @@ typedef struct {
     MDB_dbi       dbi;
     time_t        next_try;     /* open retries, at most once a second */
     ngx_uint_t    open;
+
+    ngx_http_sluice_table_entry_t  cache[NGX_HTTP_SLUICE_TABLE_CACHE];
 } ngx_http_sluice_table_t;
 
 
@@ -23,6 +45,10 @@ static ngx_http_sluice_table_t  ngx_http_sluice_table;
 static ngx_int_t ngx_http_sluice_table_open(ngx_log_t *log);
 static void ngx_http_sluice_table_close(void);
 static MDB_txn *ngx_http_sluice_table_begin(ngx_log_t *log);
+static ngx_http_sluice_table_entry_t *ngx_http_sluice_table_slot(
+    u_char *key, size_t len);
+static void ngx_http_sluice_table_remember(ngx_http_sluice_table_entry_t *e,
+    u_char *key, size_t len, MDB_val *v, size_t txnid);
 
 
 static ngx_int_t
@@ -103,7 +129,13 @@ failed:
 static void
 ngx_http_sluice_table_close(void)
 {
+    ngx_uint_t                i;
     ngx_http_sluice_table_t  *t = &ngx_http_sluice_table;
+
+    for (i = 0; i < NGX_HTTP_SLUICE_TABLE_CACHE; i++) {
+        ngx_free(t->cache[i].val);
+        ngx_memzero(&t->cache[i], sizeof(ngx_http_sluice_table_entry_t));
+    }
 
     if (t->txn) {
         mdb_txn_abort(t->txn);
@@ -186,9 +218,26 @@ ngx_int_t
 ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key, size_t len,
     ngx_str_t *value)
 {
-    int       rc;
-    MDB_val   k, v;
-    MDB_txn  *txn;
+    int                             rc;
+    MDB_val                         k, v;
+    MDB_txn                        *txn;
+    MDB_envinfo                     info;
+    ngx_http_sluice_table_entry_t  *e;
+
+    e = ngx_http_sluice_table_slot(key, len);
+
+    /* the copy holds while no transaction was committed since */
+    if (e && e->txnid && ngx_http_sluice_table.open
+        && mdb_env_info(ngx_http_sluice_table.env, &info) == 0
+        && info.me_last_txnid == e->txnid
+        && e->klen == len && ngx_memcmp(e->key, key, len) == 0)
+    {
+        v.mv_data = e->val;
+        v.mv_size = e->vlen;
+        rc = 0;
+        txn = NULL;
+        goto found;
+    }
 
     txn = ngx_http_sluice_table_begin(r->connection->log);
     if (txn == NULL) {
@@ -199,6 +248,12 @@ ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key, size_t len,
     k.mv_size = len;
 
     rc = mdb_get(txn, ngx_http_sluice_table.dbi, &k, &v);
+
+    if (rc == 0 && e) {
+        ngx_http_sluice_table_remember(e, key, len, &v, mdb_txn_id(txn));
+    }
+
+found:
 
     if (rc == 0) {
         /* copied out: the snapshot ends before this function returns */
@@ -211,7 +266,9 @@ ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key, size_t len,
         }
     }
 
-    mdb_txn_reset(txn);
+    if (txn) {
+        mdb_txn_reset(txn);
+    }
 
     if (rc == MDB_NOTFOUND) {
         return NGX_DECLINED;
@@ -224,6 +281,61 @@ ngx_http_sluice_table_get(ngx_http_request_t *r, u_char *key, size_t len,
     }
 
     return value->data ? NGX_OK : NGX_ERROR;
+}
+
+
+/* the cache entry for key (its head, tail and length), NULL: not cached */
+static ngx_http_sluice_table_entry_t *
+ngx_http_sluice_table_slot(u_char *key, size_t len)
+{
+    uint64_t  h, t;
+
+    if (len < 9 || len > NGX_HTTP_SLUICE_TABLE_KEY) {
+        return NULL;
+    }
+
+    ngx_memcpy(&h, key + 1, 8);
+    ngx_memcpy(&t, key + len - 8, 8);
+
+    h = (h ^ (t * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
+
+    return &ngx_http_sluice_table.cache[(h >> 32)
+                                        % NGX_HTTP_SLUICE_TABLE_CACHE];
+}
+
+
+static void
+ngx_http_sluice_table_remember(ngx_http_sluice_table_entry_t *e,
+    u_char *key, size_t len, MDB_val *v, size_t txnid)
+{
+    size_t   cap;
+    u_char  *p;
+
+    e->txnid = 0;
+
+    if (v->mv_size > NGX_HTTP_SLUICE_TABLE_VAL) {
+        return;
+    }
+
+    if (v->mv_size > e->cap) {
+        cap = ngx_max(v->mv_size, 256);
+
+        p = ngx_alloc(cap, ngx_cycle->log);
+        if (p == NULL) {
+            return;
+        }
+
+        ngx_free(e->val);
+        e->val = p;
+        e->cap = cap;
+    }
+
+    ngx_memcpy(e->val, v->mv_data, v->mv_size);
+    ngx_memcpy(e->key, key, len);
+
+    e->vlen = v->mv_size;
+    e->klen = len;
+    e->txnid = txnid;
 }
 
 

@@ -24,6 +24,14 @@ typedef struct {
 #define SLUICE_JSON_NAMES  16
 
 
+/* the wanted names' lengths, measured once per scan */
+typedef struct {
+    size_t                 len[SLUICE_JSON_NAMES];
+    uint64_t               lens;    /* bit l: a name is l bytes long */
+    unsigned               any;     /* lens does not tell (long names) */
+} sluice_json_names_t;
+
+
 static inline void sluice_json_ws(sluice_json_cur_t *c);
 static void sluice_json_ws_run(sluice_json_cur_t *c);
 static int sluice_json_utf8(sluice_json_cur_t *c);
@@ -35,9 +43,12 @@ static int sluice_json_literal(sluice_json_cur_t *c, const char *lit,
 static int sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t);
 static int sluice_json_key_is(const uint8_t *p, size_t len, unsigned esc,
     const char *name, size_t nlen);
+static void sluice_json_names(sluice_json_member_t *m, size_t n,
+    sluice_json_names_t *names);
 static int sluice_json_member_done(sluice_json_cur_t *c,
-    sluice_json_member_t *m, size_t n, const size_t *nlen, size_t key,
-    size_t klen, unsigned esc, size_t start, sluice_json_type_e t);
+    sluice_json_member_t *m, size_t n, const sluice_json_names_t *names,
+    size_t key, size_t klen, unsigned esc, size_t start,
+    sluice_json_type_e t);
 static int sluice_json_fail(sluice_json_cur_t *c, const char *reason);
 
 /*
@@ -64,6 +75,12 @@ static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
 static unsigned sluice_json_special16(const uint8_t *p);
 #endif
 static size_t sluice_json_special(sluice_json_cur_t *c, size_t j);
+static size_t sluice_json_skim_string(const uint8_t *p, size_t i,
+    size_t len, unsigned *esc);
+static size_t sluice_json_skim_container(const uint8_t *p, size_t i,
+    size_t len);
+static size_t sluice_json_skim_value(const uint8_t *p, size_t i,
+    size_t len, sluice_json_type_e *t);
 
 
 static int
@@ -255,10 +272,10 @@ sluice_json_special(sluice_json_cur_t *c, size_t j)
 static int
 sluice_json_string(sluice_json_cur_t *c)
 {
-    size_t          i, j, len;
+    size_t          i, len;
     const uint8_t  *p;
 #if defined(__SSE2__)
-    size_t          base;
+    size_t          j, base;
     unsigned        bits;
 #endif
 
@@ -315,6 +332,12 @@ sluice_json_string(sluice_json_cur_t *c)
         if (p[i] == '"') {
             c->i = i + 1;
             return 0;
+        }
+
+        if (p[i] == '\\' && i + 1 < len && sluice_json_escapes[p[i + 1]]) {
+            c->esc = 1;
+            i += 2;
+            continue;
         }
 
         i = sluice_json_special(c, i);
@@ -604,15 +627,58 @@ sluice_json_key_is(const uint8_t *p, size_t len, unsigned esc,
 }
 
 
-static int
-sluice_json_member_done(sluice_json_cur_t *c, sluice_json_member_t *m,
-    size_t n, const size_t *nlen, size_t key, size_t klen, unsigned esc,
-    size_t start, sluice_json_type_e t)
+/* every member NONE; the names' lengths */
+static void
+sluice_json_names(sluice_json_member_t *m, size_t n,
+    sluice_json_names_t *names)
 {
     size_t  k, l;
 
+    names->lens = 0;
+    names->any = (n > SLUICE_JSON_NAMES);
+
     for (k = 0; k < n; k++) {
-        l = (k < SLUICE_JSON_NAMES) ? nlen[k] : strlen(m[k].name);
+        m[k].type = SLUICE_JSON_NONE;
+
+        if (k < SLUICE_JSON_NAMES) {
+            l = strlen(m[k].name);
+            names->len[k] = l;
+
+            if (l < 64) {
+                names->lens |= (uint64_t) 1 << l;
+
+            } else {
+                names->any = 1;
+            }
+        }
+    }
+}
+
+
+static int
+sluice_json_member_done(sluice_json_cur_t *c, sluice_json_member_t *m,
+    size_t n, const sluice_json_names_t *names, size_t key, size_t klen,
+    unsigned esc, size_t start, sluice_json_type_e t)
+{
+    size_t  k, l;
+
+    /* a plain key whose length no name has: not wanted */
+    l = klen - 2;
+
+    if (!esc && !names->any
+        && (l >= 64 || ((names->lens >> l) & 1) == 0))
+    {
+        return 0;
+    }
+
+    for (k = 0; k < n; k++) {
+        l = (k < SLUICE_JSON_NAMES) ? names->len[k] : strlen(m[k].name);
+
+        /* a plain key: the length and the first byte first */
+        if (!esc && (l != klen - 2 || (l && c->p[key + 1] != m[k].name[0])))
+        {
+            continue;
+        }
 
         if (!sluice_json_key_is(c->p + key, klen, esc, m[k].name, l)) {
             continue;
@@ -637,10 +703,11 @@ int
 sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
     size_t n, size_t *open, sluice_json_error_t *err)
 {
-    size_t              k, key, start, nlen[SLUICE_JSON_NAMES];
-    unsigned            esc;
-    sluice_json_cur_t   c;
-    sluice_json_type_e  t;
+    size_t               k, key, start;
+    unsigned             esc;
+    sluice_json_cur_t    c;
+    sluice_json_type_e   t;
+    sluice_json_names_t  names;
 
     c.p = p;
     c.len = len;
@@ -648,13 +715,7 @@ sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
     c.reason = NULL;
     c.esc = 0;
 
-    for (k = 0; k < n; k++) {
-        members[k].type = SLUICE_JSON_NONE;
-
-        if (k < SLUICE_JSON_NAMES) {
-            nlen[k] = strlen(members[k].name);
-        }
-    }
+    sluice_json_names(members, n, &names);
 
     sluice_json_ws(&c);
 
@@ -700,7 +761,7 @@ sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
         start = c.i;
 
         if (sluice_json_value(&c, &t) != 0
-            || sluice_json_member_done(&c, members, n, nlen, key, k, esc,
+            || sluice_json_member_done(&c, members, n, &names, key, k, esc,
                                        start, t)
                != 0)
         {
@@ -739,6 +800,261 @@ failed:
     err->offset = c.i;
     err->reason = c.reason;
     return -1;
+}
+
+
+/*
+ * The skimmer: offsets only, no validation.  Each returns the offset
+ * after what it skipped, or 0 when the text ends first.
+ */
+
+/* i at an opening quote; *esc set when the string holds an escape */
+static size_t
+sluice_json_skim_string(const uint8_t *p, size_t i, size_t len,
+    unsigned *esc)
+{
+#if defined(__SSE2__)
+    unsigned  bits;
+    __m128i   v;
+#endif
+
+    i++;
+    *esc = 0;
+
+    for ( ;; ) {
+#if defined(__SSE2__)
+        while (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (p + i));
+            bits = (unsigned) _mm_movemask_epi8(
+                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            if (bits) {
+                i += (size_t) __builtin_ctz(bits);
+                break;
+            }
+
+            i += 16;
+        }
+#endif
+
+        while (i < len && p[i] != '"' && p[i] != '\\') {
+            i++;
+        }
+
+        if (i >= len) {
+            return 0;
+        }
+
+        if (p[i] == '"') {
+            return i + 1;
+        }
+
+        *esc = 1;
+        i += 2;
+    }
+}
+
+
+/* i at '{' or '['; brackets are counted, their kinds not matched */
+static size_t
+sluice_json_skim_container(const uint8_t *p, size_t i, size_t len)
+{
+    size_t    depth;
+    uint8_t   b;
+    unsigned  esc;
+#if defined(__SSE2__)
+    unsigned  bits;
+    __m128i   v, m;
+#endif
+
+    depth = 0;
+
+    while (i < len) {
+#if defined(__SSE2__)
+        while (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (p + i));
+
+            m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('{')),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('}')));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('[')));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(']')));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+            bits = (unsigned) _mm_movemask_epi8(m);
+
+            if (bits) {
+                i += (size_t) __builtin_ctz(bits);
+                break;
+            }
+
+            i += 16;
+        }
+
+        if (i >= len) {
+            break;
+        }
+#endif
+
+        b = p[i];
+
+        if (b == '"') {
+            i = sluice_json_skim_string(p, i, len, &esc);
+            if (i == 0) {
+                return 0;
+            }
+            continue;
+        }
+
+        if (b == '{' || b == '[') {
+            depth++;
+
+        } else if (b == '}' || b == ']') {
+            if (--depth == 0) {
+                return i + 1;
+            }
+        }
+
+        i++;
+    }
+
+    return 0;
+}
+
+
+/* one value at i: its type and the offset after it */
+static size_t
+sluice_json_skim_value(const uint8_t *p, size_t i, size_t len,
+    sluice_json_type_e *t)
+{
+    uint8_t   b;
+    unsigned  esc;
+
+    b = p[i];
+
+    switch (b) {
+
+    case '"':
+        *t = SLUICE_JSON_STRING;
+        return sluice_json_skim_string(p, i, len, &esc);
+
+    case '{':
+    case '[':
+        *t = (b == '{') ? SLUICE_JSON_OBJECT : SLUICE_JSON_ARRAY;
+        return sluice_json_skim_container(p, i, len);
+
+    case 't':
+        *t = SLUICE_JSON_TRUE;
+        break;
+
+    case 'f':
+        *t = SLUICE_JSON_FALSE;
+        break;
+
+    case 'n':
+        *t = SLUICE_JSON_NULL;
+        break;
+
+    default:
+        *t = SLUICE_JSON_NUMBER;
+    }
+
+    /* a literal or a number: up to what may follow a value */
+    while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
+           && p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+    {
+        i++;
+    }
+
+    return i;
+}
+
+
+int
+sluice_json_skim(const uint8_t *p, size_t len, sluice_json_member_t *members,
+    size_t n)
+{
+    size_t               k, key, start;
+    unsigned             esc;
+    sluice_json_cur_t    c;
+    sluice_json_type_e   t;
+    sluice_json_names_t  names;
+
+    c.p = p;
+    c.len = len;
+    c.i = 0;
+    c.reason = NULL;
+
+    sluice_json_names(members, n, &names);
+
+    sluice_json_ws(&c);
+
+    if (c.i >= len || p[c.i] != '{') {
+        return -1;
+    }
+
+    c.i++;
+
+    for ( ;; ) {
+        sluice_json_ws(&c);
+
+        if (c.i >= len) {
+            return -1;
+        }
+
+        if (p[c.i] == '}') {
+            return 0;
+        }
+
+        if (p[c.i] != '"') {
+            return -1;
+        }
+
+        key = c.i;
+        c.i = sluice_json_skim_string(p, c.i, len, &esc);
+
+        if (c.i == 0) {
+            return -1;
+        }
+
+        /* an escaped key is decoded to be compared: it must be valid */
+        if (esc) {
+            c.i = key;
+
+            if (sluice_json_string(&c) != 0) {
+                return -1;
+            }
+        }
+
+        k = c.i - key;
+        sluice_json_ws(&c);
+
+        if (c.i >= len || p[c.i] != ':') {
+            return -1;
+        }
+
+        c.i++;
+        sluice_json_ws(&c);
+
+        if (c.i >= len) {
+            return -1;
+        }
+
+        start = c.i;
+        c.i = sluice_json_skim_value(p, c.i, len, &t);
+
+        if (c.i == 0
+            || sluice_json_member_done(&c, members, n, &names, key, k, esc,
+                                       start, t)
+               != 0)
+        {
+            return -1;
+        }
+
+        sluice_json_ws(&c);
+
+        if (c.i < len && p[c.i] == ',') {
+            c.i++;
+        }
+    }
 }
 
 

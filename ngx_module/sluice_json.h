@@ -50,6 +50,17 @@ int sluice_json_scan(const uint8_t *p, size_t len,
     sluice_json_error_t *err);
 
 /*
+ * Like sluice_json_scan, without validating: for text already known to
+ * be JSON (a part of a scanned text), or where an answer from malformed
+ * text does no harm.  Strings are skipped to their closing quote,
+ * containers to their closing bracket.  On valid JSON it reports what
+ * sluice_json_scan reports (duplicate wanted members refused too); on
+ * malformed text some answer or -1, never a read outside p[0..len).
+ */
+int sluice_json_skim(const uint8_t *p, size_t len,
+    sluice_json_member_t *members, size_t n);
+
+/*
  * Decodes a JSON string value (span including the quotes, already
  * validated) into out (capacity cap).  Returns the decoded length or -1
  * when it does not fit.

@@ -5,6 +5,10 @@
 #include <string.h>
 #include "sluice_table.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 static const char *sluice_table_fields(const char *p, const char *end,
     sluice_span_t *f, size_t n);
@@ -14,40 +18,77 @@ static int sluice_table_int(sluice_span_t s, int64_t *v);
 /*
  * Splits one line (up to '\n' or end) into exactly n TAB-separated
  * fields.  Returns the start of the next line, or NULL when the field
- * count is wrong.
+ * count is wrong.  One pass: with SSE2 the TABs and the LF of sixteen
+ * bytes are found at once, each field cut from the same mask.
  */
 static const char *
 sluice_table_fields(const char *p, const char *end, sluice_span_t *f,
     size_t n)
 {
-    const char  *eol, *q;
     size_t       k;
+    const char  *start;
+#if defined(__SSE2__)
+    unsigned     bits;
+    __m128i      v;
+    const char  *q;
+#endif
 
-    eol = memchr(p, '\n', (size_t) (end - p));
-    if (eol == NULL) {
-        eol = end;
-    }
+    k = 0;
+    start = p;
 
-    for (k = 0; k < n; k++) {
-        q = memchr(p, '\t', (size_t) (eol - p));
-        if (q == NULL) {
-            q = eol;
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+        bits = (unsigned) _mm_movemask_epi8(
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+
+        while (bits) {
+            q = p + __builtin_ctz(bits);
+
+            if (k == n) {
+                return NULL;        /* more fields than expected */
+            }
+
+            f[k].p = start;
+            f[k].len = (size_t) (q - start);
+            k++;
+
+            if (*q == '\n') {
+                return (k == n) ? q + 1 : NULL;
+            }
+
+            start = q + 1;
+            bits &= bits - 1;
         }
 
-        if (q == eol && k != n - 1) {
+        p += 16;
+    }
+#endif
+
+    for ( /* void */ ; ; p++) {
+        if (p < end && *p != '\t' && *p != '\n') {
+            continue;
+        }
+
+        if (k == n) {
             return NULL;
         }
 
-        f[k].p = p;
-        f[k].len = (size_t) (q - p);
-        p = q + 1;
-    }
+        f[k].p = start;
+        f[k].len = (size_t) (p - start);
+        k++;
 
-    if (p <= eol) {
-        return NULL;                /* more fields than expected */
-    }
+        if (p == end || *p == '\n') {
+            if (k != n) {
+                return NULL;
+            }
 
-    return (eol == end) ? end : eol + 1;
+            return (p == end) ? end : p + 1;
+        }
+
+        start = p + 1;
+    }
 }
 
 

@@ -182,7 +182,18 @@ sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     m[SLUICE_USAGE_M_MESSAGE].name = "message";
     m[SLUICE_USAGE_M_CHOICES].name = "choices";
 
-    if (sluice_json_scan(p, len, m, SLUICE_USAGE_M_N, &open, &err) != 0) {
+    /*
+     * An event that may be cut from the stream is validated; a whole
+     * answer is only skimmed (its usage is read, nothing depends on its
+     * being well formed).  What lies inside a validated or skimmed
+     * object is skimmed.
+     */
+    if (usage_only) {
+        if (sluice_json_scan(p, len, m, SLUICE_USAGE_M_N, &open, &err) != 0) {
+            return SLUICE_USAGE_INVALID;
+        }
+
+    } else if (sluice_json_skim(p, len, m, SLUICE_USAGE_M_N) != 0) {
         return SLUICE_USAGE_INVALID;
     }
 
@@ -206,14 +217,9 @@ static int
 sluice_usage_member(const uint8_t *p, size_t len, const char *name,
     sluice_json_member_t *m)
 {
-    size_t               open;
-    sluice_json_error_t  err;
-
     m->name = name;
 
-    if (sluice_json_scan(p, len, m, 1, &open, &err) != 0
-        || m->type == SLUICE_JSON_NONE)
-    {
+    if (sluice_json_skim(p, len, m, 1) != 0 || m->type == SLUICE_JSON_NONE) {
         return -1;
     }
 
@@ -261,9 +267,8 @@ static void
 sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
     sluice_usage_t *u)
 {
-    size_t                       k, open, base;
+    size_t                       k, base;
     int64_t                      n[SLUICE_USAGE_F_N];
-    sluice_json_error_t          err;
     sluice_json_member_t         v[SLUICE_USAGE_F_N], sub;
     const sluice_usage_field_t  *f;
 
@@ -274,8 +279,7 @@ sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
         n[k] = -1;
     }
 
-    if (sluice_json_scan(p + base, usage->end - base, v, SLUICE_USAGE_F_N,
-                         &open, &err)
+    if (sluice_json_skim(p + base, usage->end - base, v, SLUICE_USAGE_F_N)
         != 0)
     {
         return;
@@ -388,12 +392,20 @@ sluice_usage_count(const uint8_t *p, sluice_json_member_t *v, int64_t *n)
     }
 
     /* plain digits, the usual case: at most 15, well inside int64 */
-    for (i = 0, *n = 0; i < len && q[i] >= '0' && q[i] <= '9'; i++) {
-        *n = *n * 10 + (q[i] - '0');
+    for (i = 0; i < len && i <= 15 && q[i] >= '0' && q[i] <= '9'; i++) {
+        /* void */
     }
 
     if (i == len) {
-        return len > 15 ? -1 : 0;
+        if (len > 15) {
+            return -1;
+        }
+
+        for (i = 0, *n = 0; i < len; i++) {
+            *n = *n * 10 + (q[i] - '0');
+        }
+
+        return 0;
     }
 
     memcpy(buf, q, len);

@@ -45,9 +45,11 @@ int sluice_usage_hint(const uint8_t *p, size_t len);
  * reasoning the output and reasoning tokens.  Counts an object holds
  * replace those in *u, absent ones are left alone, so the events of one
  * stream merge without counting twice what an Anthropic message_delta
- * repeats from message_start.  When usage_only is not NULL it is set to
- * 1 for a chat chunk whose "choices" is an empty array (the
- * include_usage chunk), else 0.
+ * repeats from message_start.  When usage_only is not NULL (a stream
+ * event, which the caller may cut from the stream) the text is validated
+ * and usage_only is set to 1 for a chat chunk whose "choices" is an
+ * empty array (the include_usage chunk), else 0; a whole answer is only
+ * skimmed (sluice_json_skim), so a malformed one may still give counts.
  */
 int sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only);

@@ -675,9 +675,8 @@ sub sample_answer {
     my (%o) = @_;
     my $r = eval {
         my $c = kc_connect($o{port});
-        my %h = ('Content-Type' => 'application/json');
-        $h{Authorization} = "Bearer $ENTITIES{token}"
-            if gateway($o{config});
+        my %h = ('Content-Type' => 'application/json',
+                 Authorization => "Bearer $ENTITIES{token}");
         kc_request($c, 'POST', url_path($o{config}, $o{kind}), \%h,
                    _slurp($o{body_file}));
     };
@@ -697,9 +696,10 @@ sub run_wrk {
     my $path = url_path($o{config}, $o{path_kind} // $o{kind});
     my $port = $SRV{$srv}{ $o{big} ? 'big_port' : 'port' };
     my $url = "http://127.0.0.1:$port$path";
-    # every variable t/bench/wrk.lua reads, set here
+    # every variable t/bench/wrk.lua reads, set here; every configuration
+    # gets the same request bytes, the caller's Authorization included
     my %env = (BENCH_BODY => $o{body_file},
-               BENCH_TOKEN => gateway($o{config}) ? $ENTITIES{token} : '',
+               BENCH_TOKEN => $ENTITIES{token},
                BENCH_KEYS => 0, BENCH_KEY_PREFIX => $KEY_PREFIX,
                BENCH_KEY_SECRET => $KEY_SECRET);
     %env = (%env, BENCH_TOKEN => '', BENCH_KEYS => $o{keys}) if $o{keys};
@@ -788,9 +788,8 @@ sub check_paths {
         my $c = kc_connect($SRV{$srv}{port});
         for my $kind (qw(json sse)) {
             my $path = url_path($config, $kind);
-            my %h = ('Content-Type' => 'application/json');
-            $h{Authorization} = "Bearer $ENTITIES{token}"
-                if $config eq 'sluice';
+            my %h = ('Content-Type' => 'application/json',
+                     Authorization => "Bearer $ENTITIES{token}");
             for my $try (1, 2) {
                 my $r = kc_request($c, 'POST', $path, \%h, $bodies->{$kind},
                                    sse => $kind eq 'sse');
@@ -807,9 +806,8 @@ sub check_paths {
         if ($bodies->{big}) {
             $c = kc_connect($SRV{$srv}{big_port});
             my $path = url_path($config, 'json');
-            my %h = ('Content-Type' => 'application/json');
-            $h{Authorization} = "Bearer $ENTITIES{token}"
-                if $config eq 'sluice';
+            my %h = ('Content-Type' => 'application/json',
+                     Authorization => "Bearer $ENTITIES{token}");
             my $r;
             for my $try (1 .. 10) {     # the fragmented-body race
                 $r = kc_request($c, 'POST', $path, \%h, $bodies->{big});
@@ -973,8 +971,8 @@ sub ttfe {
     for my $config (qw(direct nginx sluice translate)) {
         my $c = kc_connect($SRV{ server_of($config) }{port});
         my $path = url_path($config, 'sse');
-        my %h = ('Content-Type' => 'application/json');
-        $h{Authorization} = "Bearer $ENTITIES{token}" if gateway($config);
+        my %h = ('Content-Type' => 'application/json',
+                 Authorization => "Bearer $ENTITIES{token}");
         my $body = $bodies->{ $config eq 'translate' ? 'xsse' : 'sse' };
         my (@first, @end);
         for my $i (1 .. $CFG{ttfe_n} + 10) {
@@ -1053,8 +1051,8 @@ sub callgrind_run {
                         timeout => 90);
     my $c = kc_connect($kind eq 'big' ? $big_port : $port);
     my $path = url_path($config, $kind eq 'big' ? 'json' : $kind);
-    my %h = ('Content-Type' => 'application/json');
-    $h{Authorization} = "Bearer $token" if $config eq 'sluice';
+    my %h = ('Content-Type' => 'application/json',
+             Authorization => "Bearer $token");
     for (1 .. $n) {
         my $r = kc_request($c, 'POST', $path, \%h, $body,
                            sse => $kind eq 'sse', timeout => 60);
@@ -1064,6 +1062,12 @@ sub callgrind_run {
     close $c->{s};
     sleep 0.5;                  # let the usage records leave
     stop_proc($p);
+    # a run that went wrong (records refused, spooled...) counts nothing
+    my @bad = grep { /\[(?:error|alert|crit|emerg)\]/
+                     || /usage records: .*(?:spooled|rejected|dropped) [1-9]/ }
+        split /\n/, _slurp("$d/error.log");
+    splice @bad, 5;
+    push @{ $R{failures} }, "callgrind $config $tag: $_" for @bad;
     return $out;
 }
 
@@ -1109,7 +1113,7 @@ sub callgrind_all {
     my $tok = bench_token(1);
     for my $kind (qw(json sse big)) {
         next if $QUICK && $kind ne 'json' || !defined $bodies->{$kind};
-        $cg{$kind}{nginx} = callgrind_pair('nginx', $kind, undef, $kind,
+        $cg{$kind}{nginx} = callgrind_pair('nginx', $kind, $tok, $kind,
                                            $bodies->{$kind});
         $cg{$kind}{sluice} = callgrind_pair('sluice', $kind, $tok, $kind,
                                             $bodies->{$kind});
@@ -1175,6 +1179,29 @@ sub revoke_time {
 # ---------------------------------------------------------------------------
 # scale: the lookup cost and the worker's memory with N keys
 
+# mdb_stat -ef: the pages the table's live entries take (what a worker
+# that looks up every key maps), and the free pages the file also holds
+sub table_stat {
+    my ($dir) = @_;
+    return undef unless _have('mdb_stat');
+    my $o = _cmd_out('mdb_stat', '-ef', $dir);
+    my ($psize) = $o =~ /Page size:\s*(\d+)/;
+    my ($used) = $o =~ /Number of pages used:\s*(\d+)/;
+    my ($free) = $o =~ /Free pages:\s*(\d+)/;
+    my ($main) = $o =~ /Status of Main DB(.*)$/s;
+    return undef unless $psize && $main;
+    my %m;
+    $m{lc $1} = $2 while $main =~ /^\s*(Branch|Leaf|Overflow) pages:\s*(\d+)/mg;
+    my ($entries) = $main =~ /Entries:\s*(\d+)/;
+    my $live = ($m{branch} // 0) + ($m{leaf} // 0) + ($m{overflow} // 0);
+    return { page_size => $psize + 0, pages_used => $used + 0,
+             free_pages => ($free // 0) + 0, branch_pages => $m{branch} + 0,
+             leaf_pages => $m{leaf} + 0, overflow_pages => $m{overflow} + 0,
+             entries => $entries + 0, live_bytes => $live * $psize,
+             live_bytes_per_entry => $entries ? _r($live * $psize / $entries,
+                                                   1) : undef };
+}
+
 sub worker_mem {
     my %m;
     for my $pid (workers_of('sluice')) {
@@ -1218,6 +1245,7 @@ sub scale {
         or die "scale: the table did not get all $n keys\n";
     $s{sync_s} = _r(time - $t0, 2);
     $s{table_bytes} = -s "$STACK->{table}/data.mdb";
+    $s{table_stat} = table_stat($STACK->{table});
     $s{mem_big} = worker_mem();
     $s{load_big} = $lat->($n, "sluice json c1, random key of $n");
     $s{mem_big_after_load} = worker_mem();

@@ -148,6 +148,45 @@ replies_match(void)
 }
 
 
+/* sluice_resp_u64 against printf: powers of ten around, random values */
+static int
+u64_matches(void)
+{
+    int       i, k, good;
+    char      ours[32], theirs[32], *end;
+    uint64_t  n, p10;
+
+    good = 1;
+    p10 = 1;
+
+    for (k = 0; k < 20; k++) {
+        for (n = p10 > 1 ? p10 - 1 : 0; n <= p10 + 1; n++) {
+            end = sluice_resp_u64(ours, n);
+            *end = '\0';
+            snprintf(theirs, sizeof(theirs), "%llu", (unsigned long long) n);
+            good &= strcmp(ours, theirs) == 0;
+        }
+
+        p10 *= 10;
+    }
+
+    for (i = 0; i < 100000; i++) {
+        n = ((uint64_t) rand() << 40) ^ ((uint64_t) rand() << 20)
+            ^ (uint64_t) rand();
+        n >>= rand() % 64;
+        end = sluice_resp_u64(ours, n);
+        *end = '\0';
+        snprintf(theirs, sizeof(theirs), "%llu", (unsigned long long) n);
+        good &= strcmp(ours, theirs) == 0;
+    }
+
+    end = sluice_resp_u64(ours, UINT64_MAX);
+    *end = '\0';
+
+    return good && strcmp(ours, "18446744073709551615") == 0;
+}
+
+
 static int
 replies_refused(void)
 {
@@ -210,6 +249,7 @@ main(void)
 
     ok(all, "2000 random commands match hiredis byte for byte");
 
+    ok(u64_matches(), "numbers printed as printf prints them");
     ok(replies_match(), "replies found as hiredis finds them, in any "
        "pieces, errors with their text");
     ok(replies_refused(), "malformed replies refused, incomplete ones "
