@@ -13,15 +13,25 @@ ngx_int_t
 ngx_http_sluice_count(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     u_char *body, size_t len)
 {
-    u_char   *p;
-    int64_t   n;
+    u_char      *p;
+    int64_t      n;
+    const char  *why;
 
-    n = sluice_estimate_tokens(ctx->dialect, (const char *) body, len);
+    n = sluice_estimate_tokens_why(ctx->dialect, (const char *) body, len,
+                                   &why);
 
     if (n < 0) {
+        p = ngx_pnalloc(r->pool, sizeof("invalid request: ") + 128);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *ngx_snprintf(p, sizeof("invalid request: ") + 127,
+                      "invalid request: %s", why) = '\0';
+
         ctx->err_status = NGX_HTTP_BAD_REQUEST;
         ctx->err_code = "invalid-request";
-        ctx->err_message = "request body is not a valid request";
+        ctx->err_message = (const char *) p;
         return NGX_DONE;
     }
 

@@ -24,6 +24,8 @@
  *   ONE     one message given as a value: system, instructions
  *   TOOLS   the tool list
  *   ROOT    the body itself
+ *   ITEM    an element of the message list: a message, or an item
+ *   CONTENT "content": where it is a message's, of the dialect's types
  */
 enum {
     SLUICE_EST_SKIP = 0,
@@ -35,7 +37,9 @@ enum {
     SLUICE_EST_MSGS,
     SLUICE_EST_ONE,
     SLUICE_EST_TOOLS,
-    SLUICE_EST_ROOT
+    SLUICE_EST_ROOT,
+    SLUICE_EST_ITEM,
+    SLUICE_EST_CONTENT
 };
 
 /*
@@ -57,6 +61,21 @@ enum {
 #define SLUICE_EST_F_OBJECT   0x08
 #define SLUICE_EST_F_IS_TEXT  0x10    /* the block's "type" is "text" */
 #define SLUICE_EST_F_IS_B64   0x20    /* the block's "type" is "base64" */
+#define SLUICE_EST_F_ITEM     0x40    /* a message: an element of the list */
+
+/*
+ * The JSON types a member read as model input may have (0: any): a
+ * body whose "messages" is a string, or whose message content is a
+ * number, is no request a provider would take, and no estimate either.
+ */
+#define SLUICE_EST_J_OBJECT   0x01
+#define SLUICE_EST_J_ARRAY    0x02
+#define SLUICE_EST_J_STRING   0x04
+#define SLUICE_EST_J_NUMBER   0x08
+#define SLUICE_EST_J_BOOL     0x10
+#define SLUICE_EST_J_NULL     0x20
+#define SLUICE_EST_J_LIST     (SLUICE_EST_J_ARRAY | SLUICE_EST_J_NULL)
+#define SLUICE_EST_J_TEXTS    (SLUICE_EST_J_STRING | SLUICE_EST_J_ARRAY)
 
 /* "type" values that cost or that say what "data" holds */
 enum {
@@ -71,17 +90,29 @@ enum {
 #define SLUICE_EST_B64_SAMPLE  64
 
 
+/* a name; a top-level one with its types and what to say when wrong */
 typedef struct {
     const char                      *name;
     size_t                           len;
     uint8_t                          what;
+    uint8_t                          types;      /* SLUICE_EST_J_* */
+    const char                      *bad;        /* of another type */
+    const char                      *dup;        /* given twice */
 } sluice_estimate_name_t;
 
-#define sluice_estimate_name(s, w)  { s, sizeof(s) - 1, w }
+#define sluice_estimate_name(s, w)                                           \
+    { s, sizeof(s) - 1, w, 0, NULL, "duplicate key \"" s "\"" }
+#define sluice_estimate_typed(s, w, t, d)                                    \
+    { s, sizeof(s) - 1, w, t, "\"" s "\" must be " d,                       \
+      "duplicate key \"" s "\"" }
 
+/* at most 8 top-level names: the keys seen fit in a byte */
 typedef struct {
     const sluice_estimate_name_t    *keys;       /* top-level members */
     unsigned                         tools;      /* tool prompt, tokens */
+    uint8_t                          content;    /* a message's content:
+                                                    SLUICE_EST_J_* */
+    const char                      *bad;        /* content of another */
 } sluice_estimate_dialect_t;
 
 typedef struct {
@@ -96,6 +127,13 @@ typedef struct {
     size_t                           pending_at; /* its block's depth */
     size_t                           depth;
     unsigned                         tools;      /* tool prompt counted */
+    const char                      *why;        /* valid JSON, but no
+                                                    request: what is
+                                                    wrong (static) */
+    const char                      *bad;        /* why, if the next
+                                                    value is not of: */
+    uint8_t                          expect;     /* its types, 0: any */
+    uint8_t                          seen;       /* top-level keys read */
     uint8_t                          frame[SLUICE_JSON_MAX_DEPTH + 1];
 } sluice_estimate_t;
 
@@ -109,6 +147,9 @@ typedef struct {
 
 static int sluice_estimate_run(sluice_estimate_t *e);
 static int sluice_estimate_member(sluice_estimate_t *e, uint8_t *what);
+static uint8_t sluice_estimate_top(sluice_estimate_t *e,
+    const sluice_estimate_str_t *s);
+static void sluice_estimate_expect(sluice_estimate_t *e, uint8_t c);
 static uint8_t sluice_estimate_element(sluice_estimate_t *e);
 static int sluice_estimate_value(sluice_estimate_t *e, uint8_t what);
 static int sluice_estimate_push(sluice_estimate_t *e, uint8_t what,
@@ -124,6 +165,9 @@ static void sluice_estimate_blob(sluice_estimate_t *e,
 static uint8_t sluice_estimate_lookup(const sluice_estimate_t *e,
     const sluice_estimate_str_t *s, const sluice_estimate_name_t *names,
     uint8_t dflt);
+static const sluice_estimate_name_t *sluice_estimate_find(
+    const sluice_estimate_t *e, const sluice_estimate_str_t *s,
+    const sluice_estimate_name_t *names);
 static int sluice_estimate_base64(const uint8_t *p, size_t n);
 static void sluice_estimate_ws(sluice_estimate_t *e);
 static size_t sluice_estimate_plain(const uint8_t *p, size_t i, size_t len);
@@ -137,41 +181,64 @@ static int sluice_estimate_literal(sluice_estimate_t *e, const char *lit,
     size_t n);
 
 
-/* top-level members that are model input; all others count nothing */
-
+/*
+ * Top-level members that are model input, all others count nothing;
+ * the main ones must have their dialect's types (OpenAI's take null).
+ */
 static const sluice_estimate_name_t  sluice_estimate_chat_keys[] = {
-    sluice_estimate_name("messages", SLUICE_EST_MSGS),
-    sluice_estimate_name("tools", SLUICE_EST_TOOLS),
-    sluice_estimate_name("functions", SLUICE_EST_TOOLS),
+    sluice_estimate_typed("messages", SLUICE_EST_MSGS, SLUICE_EST_J_ARRAY,
+                          "an array"),
+    sluice_estimate_typed("tools", SLUICE_EST_TOOLS, SLUICE_EST_J_LIST,
+                          "an array"),
+    sluice_estimate_typed("functions", SLUICE_EST_TOOLS, SLUICE_EST_J_LIST,
+                          "an array"),
     sluice_estimate_name("response_format", SLUICE_EST_SCHEMA),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, 0, NULL, NULL }
 };
 
 static const sluice_estimate_name_t  sluice_estimate_responses_keys[] = {
-    sluice_estimate_name("input", SLUICE_EST_MSGS),
-    sluice_estimate_name("instructions", SLUICE_EST_ONE),
-    sluice_estimate_name("tools", SLUICE_EST_TOOLS),
+    sluice_estimate_typed("input", SLUICE_EST_MSGS, SLUICE_EST_J_TEXTS,
+                          "a string or an array"),
+    sluice_estimate_typed("instructions", SLUICE_EST_ONE,
+                          SLUICE_EST_J_TEXTS | SLUICE_EST_J_NULL,
+                          "a string or an array"),
+    sluice_estimate_typed("tools", SLUICE_EST_TOOLS, SLUICE_EST_J_LIST,
+                          "an array"),
     sluice_estimate_name("text", SLUICE_EST_SCHEMA),
     sluice_estimate_name("prompt", SLUICE_EST_TEXT),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, 0, NULL, NULL }
 };
 
+/* Anthropic takes null for none of them but system */
 static const sluice_estimate_name_t  sluice_estimate_messages_keys[] = {
-    sluice_estimate_name("messages", SLUICE_EST_MSGS),
-    sluice_estimate_name("system", SLUICE_EST_ONE),
-    sluice_estimate_name("tools", SLUICE_EST_TOOLS),
+    sluice_estimate_typed("messages", SLUICE_EST_MSGS, SLUICE_EST_J_ARRAY,
+                          "an array"),
+    sluice_estimate_typed("system", SLUICE_EST_ONE,
+                          SLUICE_EST_J_TEXTS | SLUICE_EST_J_NULL,
+                          "a string or an array"),
+    sluice_estimate_typed("tools", SLUICE_EST_TOOLS, SLUICE_EST_J_ARRAY,
+                          "an array"),
     sluice_estimate_name("output_format", SLUICE_EST_SCHEMA),
     sluice_estimate_name("output_config", SLUICE_EST_SCHEMA),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, 0, NULL, NULL }
 };
 
 static const sluice_estimate_dialect_t  sluice_estimate_dialects[] = {
     [SLUICE_XLATE_CHAT] = { sluice_estimate_chat_keys,
-                            SLUICE_ESTIMATE_TOOLS_OPENAI },
+                            SLUICE_ESTIMATE_TOOLS_OPENAI,
+                            SLUICE_EST_J_TEXTS | SLUICE_EST_J_NULL,
+                            "a message's \"content\" must be a string, "
+                            "an array or null" },
     [SLUICE_XLATE_RESPONSES] = { sluice_estimate_responses_keys,
-                                 SLUICE_ESTIMATE_TOOLS_OPENAI },
+                                 SLUICE_ESTIMATE_TOOLS_OPENAI,
+                                 SLUICE_EST_J_TEXTS | SLUICE_EST_J_NULL,
+                                 "an item's \"content\" must be a string, "
+                                 "an array or null" },
     [SLUICE_XLATE_MESSAGES] = { sluice_estimate_messages_keys,
-                                SLUICE_ESTIMATE_TOOLS_ANTHROPIC }
+                                SLUICE_ESTIMATE_TOOLS_ANTHROPIC,
+                                SLUICE_EST_J_TEXTS,
+                                "a message's \"content\" must be a string "
+                                "or an array" }
 };
 
 /*
@@ -179,6 +246,7 @@ static const sluice_estimate_dialect_t  sluice_estimate_dialects[] = {
  * are text (content, text, name, output, thinking, description...).
  */
 static const sluice_estimate_name_t  sluice_estimate_content_keys[] = {
+    sluice_estimate_name("content", SLUICE_EST_CONTENT),
     sluice_estimate_name("type", SLUICE_EST_TYPE),
     sluice_estimate_name("data", SLUICE_EST_BLOB),
     sluice_estimate_name("input", SLUICE_EST_ARGS),
@@ -204,7 +272,7 @@ static const sluice_estimate_name_t  sluice_estimate_content_keys[] = {
     sluice_estimate_name("citations", SLUICE_EST_SKIP),
     sluice_estimate_name("annotations", SLUICE_EST_SKIP),
     sluice_estimate_name("logprobs", SLUICE_EST_SKIP),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, 0, NULL, NULL }
 };
 
 static const sluice_estimate_name_t  sluice_estimate_types[] = {
@@ -217,16 +285,31 @@ static const sluice_estimate_name_t  sluice_estimate_types[] = {
     sluice_estimate_name("file", SLUICE_EST_T_DOCUMENT),
     sluice_estimate_name("input_file", SLUICE_EST_T_DOCUMENT),
     sluice_estimate_name("base64", SLUICE_EST_T_BASE64),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, 0, NULL, NULL }
 };
 
 
 int64_t
 sluice_estimate_tokens(int dialect, const char *body, size_t len)
 {
+    return sluice_estimate_tokens_why(dialect, body, len, NULL);
+}
+
+
+int64_t
+sluice_estimate_tokens_why(int dialect, const char *body, size_t len,
+    const char **why)
+{
     int                rc;
     uint64_t           n;
+    const char        *said;
     sluice_estimate_t  e;
+
+    if (why == NULL) {
+        why = &said;
+    }
+
+    *why = "unknown dialect";
 
     if (dialect < 0
         || (size_t) dialect >= sizeof(sluice_estimate_dialects)
@@ -234,6 +317,8 @@ sluice_estimate_tokens(int dialect, const char *body, size_t len)
     {
         return -1;
     }
+
+    *why = "not a valid JSON object";
 
     memset(&e, 0, sizeof(sluice_estimate_t));
     e.p = (const uint8_t *) body;
@@ -258,6 +343,12 @@ sluice_estimate_tokens(int dialect, const char *body, size_t len)
 
     if (rc != 0) {
         return -1;
+    }
+
+    *why = e.why;
+
+    if (e.why) {
+        return SLUICE_ESTIMATE_REFUSED;
     }
 
     n = (e.units + SLUICE_ESTIMATE_BYTES_PER_TOKEN - 1)
@@ -335,16 +426,26 @@ sluice_estimate_member(sluice_estimate_t *e, uint8_t *what)
 
     e->i++;
 
+    e->expect = 0;
+
     switch (e->frame[e->depth - 1] & SLUICE_EST_F_MODE) {
 
     case SLUICE_EST_F_TOP:
-        *what = sluice_estimate_lookup(e, &s, e->dialect->keys,
-                                       SLUICE_EST_SKIP);
+        *what = sluice_estimate_top(e, &s);
         break;
 
     case SLUICE_EST_F_MSG:
         *what = sluice_estimate_lookup(e, &s, sluice_estimate_content_keys,
                                        SLUICE_EST_TEXT);
+
+        if (*what == SLUICE_EST_CONTENT) {
+            *what = SLUICE_EST_TEXT;
+
+            if (e->frame[e->depth - 1] & SLUICE_EST_F_ITEM) {
+                e->expect = e->dialect->content;
+                e->bad = e->dialect->bad;
+            }
+        }
         break;
 
     case SLUICE_EST_F_JSON:
@@ -360,15 +461,48 @@ sluice_estimate_member(sluice_estimate_t *e, uint8_t *what)
 }
 
 
+/*
+ * A top-level key: the role of its value, and the types it may have.
+ * A key read twice is refused (a provider reads one, the estimate would
+ * count both), as sluice_xlate_request refuses it.
+ */
+static uint8_t
+sluice_estimate_top(sluice_estimate_t *e, const sluice_estimate_str_t *s)
+{
+    unsigned                       k;
+    const sluice_estimate_name_t  *n;
+
+    n = sluice_estimate_find(e, s, e->dialect->keys);
+
+    if (n == NULL) {
+        return SLUICE_EST_SKIP;
+    }
+
+    k = 1u << (n - e->dialect->keys);
+
+    if ((e->seen & k) && e->why == NULL) {
+        e->why = n->dup;
+    }
+
+    e->seen |= k;
+    e->expect = n->types;
+    e->bad = n->bad;
+
+    return n->what;
+}
+
+
 /* the role of the next element of the open array, and its fixed cost */
 static uint8_t
 sluice_estimate_element(sluice_estimate_t *e)
 {
+    e->expect = 0;
+
     switch (e->frame[e->depth - 1] & SLUICE_EST_F_MODE) {
 
     case SLUICE_EST_F_LIST:
         e->fixed += SLUICE_ESTIMATE_MESSAGE;
-        return SLUICE_EST_TEXT;
+        return SLUICE_EST_ITEM;
 
     case SLUICE_EST_F_TOOLSET:
         if (!e->tools) {
@@ -405,6 +539,8 @@ sluice_estimate_value(sluice_estimate_t *e, uint8_t what)
     }
 
     start = e->i;
+
+    sluice_estimate_expect(e, e->p[e->i]);
 
     switch (e->p[e->i]) {
 
@@ -451,6 +587,30 @@ sluice_estimate_value(sluice_estimate_t *e, uint8_t what)
 }
 
 
+/* a value starting with byte c where e->expect says which types may */
+static void
+sluice_estimate_expect(sluice_estimate_t *e, uint8_t c)
+{
+    uint8_t  t;
+
+    if (e->expect == 0) {
+        return;
+    }
+
+    t = (c == '{') ? SLUICE_EST_J_OBJECT
+        : (c == '[') ? SLUICE_EST_J_ARRAY
+        : (c == '"') ? SLUICE_EST_J_STRING
+        : (c == 't' || c == 'f') ? SLUICE_EST_J_BOOL
+        : (c == 'n') ? SLUICE_EST_J_NULL : SLUICE_EST_J_NUMBER;
+
+    if (!(e->expect & t) && e->why == NULL) {
+        e->why = e->bad;
+    }
+
+    e->expect = 0;
+}
+
+
 /*
  * Opens the container at e->i with the frame its role gives.  Returns 1,
  * or 0 when it was empty and is closed again, or -1 past the depth limit
@@ -474,6 +634,10 @@ sluice_estimate_push(sluice_estimate_t *e, uint8_t what, int obj)
     case SLUICE_EST_TEXT:
     case SLUICE_EST_BLOB:
         mode = SLUICE_EST_F_MSG;
+        break;
+
+    case SLUICE_EST_ITEM:
+        mode = SLUICE_EST_F_MSG | (obj ? SLUICE_EST_F_ITEM : 0);
         break;
 
     case SLUICE_EST_ONE:
@@ -588,6 +752,7 @@ sluice_estimate_text(sluice_estimate_t *e, uint8_t what,
         return;
 
     case SLUICE_EST_TEXT:
+    case SLUICE_EST_ITEM:
     case SLUICE_EST_ARGS:
         e->units += s->units;
         return;
@@ -693,6 +858,19 @@ sluice_estimate_lookup(const sluice_estimate_t *e,
     const sluice_estimate_str_t *s, const sluice_estimate_name_t *names,
     uint8_t dflt)
 {
+    const sluice_estimate_name_t  *n;
+
+    n = sluice_estimate_find(e, s, names);
+
+    return n ? n->what : dflt;
+}
+
+
+/* the entry of names the string s spells, or NULL */
+static const sluice_estimate_name_t *
+sluice_estimate_find(const sluice_estimate_t *e,
+    const sluice_estimate_str_t *s, const sluice_estimate_name_t *names)
+{
     size_t          len;
     ssize_t         n;
     uint8_t         buf[32];
@@ -706,7 +884,7 @@ sluice_estimate_lookup(const sluice_estimate_t *e,
         n = sluice_json_string_decode(e->p + s->start, s->end - s->start,
                                       buf, sizeof(buf));
         if (n < 0) {
-            return dflt;
+            return NULL;
         }
 
         name = buf;
@@ -715,11 +893,11 @@ sluice_estimate_lookup(const sluice_estimate_t *e,
 
     for ( /* void */ ; names->name != NULL; names++) {
         if (names->len == len && memcmp(names->name, name, len) == 0) {
-            return names->what;
+            return names;
         }
     }
 
-    return dflt;
+    return NULL;
 }
 
 

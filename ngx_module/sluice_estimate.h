@@ -75,11 +75,28 @@
  * Estimates the prompt tokens of a request body in the caller's dialect
  * (SLUICE_XLATE_CHAT 0, SLUICE_XLATE_RESPONSES 1, SLUICE_XLATE_MESSAGES
  * 2; a count_tokens body is a messages body).  Returns the estimate (at
- * least SLUICE_ESTIMATE_REQUEST), or -1 when the dialect is unknown or
+ * least SLUICE_ESTIMATE_REQUEST); or -1 when the dialect is unknown or
  * the body is not a valid JSON object: exactly the bodies sluice_json_scan
- * refuses (same grammar, UTF-8 check and depth limit).  Never allocates
- * (under 1 KB of stack); time is linear in len, about 2 GB/s.
+ * refuses (same grammar, UTF-8 check and depth limit); or
+ * SLUICE_ESTIMATE_REFUSED for a valid object that is no request of the
+ * dialect: a main member of the wrong type (messages not an array, a
+ * message's content neither a string nor an array, system or
+ * instructions neither, input neither, tools not an array; OpenAI's
+ * members may be null, Anthropic's only system), or a top-level member
+ * it reads given twice.  Both mean a 400.  Never allocates (under 1 KB
+ * of stack); time is linear in len, about 2 GB/s.
  */
+#define SLUICE_ESTIMATE_REFUSED  -2
+
 int64_t sluice_estimate_tokens(int dialect, const char *body, size_t len);
+
+/*
+ * The same; when the answer is negative and why is not NULL, *why is a
+ * static sentence for the caller saying what is wrong, naming the
+ * member ("duplicate key \"messages\"", "\"messages\" must be an
+ * array"; "not a valid JSON object" for -1), never quoting the body.
+ */
+int64_t sluice_estimate_tokens_why(int dialect, const char *body,
+    size_t len, const char **why);
 
 #endif

@@ -49,6 +49,13 @@
 /* sluice_xlate_stream_create(): a chat caller asked include_usage */
 #define SLUICE_XLATE_INCLUDE_USAGE 0x01
 
+/*
+ * sluice_xlate_stream_create(), for tests: every upstream event is read
+ * with jansson and every frame made with it, never by the fast path
+ * (the output is the same byte for byte, only slower).
+ */
+#define SLUICE_XLATE_NO_FAST       0x02
+
 /* sluice_xlate_stream_state() */
 #define SLUICE_XLATE_RUNNING      0
 #define SLUICE_XLATE_DONE         1     /* terminal event sent */

@@ -362,17 +362,41 @@ sluice_xlate_data_url(const char *url, const char **type, size_t *type_len,
 }
 
 
-/* prefix followed by 24 hex digits */
+/*
+ * prefix (a short constant) followed by 24 hex digits, cut to size as
+ * snprintf would cut it; written by hand: a stream makes several
+ */
 void
 sluice_xlate_rand_id(char *buf, size_t size, const char *prefix)
 {
+    char      id[96];
+    size_t    n, k;
     uint64_t  a, b;
+
+    static const char  hex[] = "0123456789abcdef";
 
     a = sluice_xlate_rand();
     b = sluice_xlate_rand();
 
-    snprintf(buf, size, "%s%016llx%08llx", prefix, (unsigned long long) a,
-             (unsigned long long) (b & 0xffffffff));
+    for (n = 0; prefix[n] && n < sizeof(id) - 25; n++) {
+        id[n] = prefix[n];
+    }
+
+    for (k = 0; k < 16; k++) {
+        id[n++] = hex[(a >> (60 - 4 * k)) & 0xf];
+    }
+
+    for (k = 0; k < 8; k++) {
+        id[n++] = hex[(b >> (28 - 4 * k)) & 0xf];
+    }
+
+    if (size == 0) {
+        return;
+    }
+
+    n = n < size - 1 ? n : size - 1;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
 }
 
 

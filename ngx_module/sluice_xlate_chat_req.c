@@ -33,6 +33,40 @@ static int sluice_xlate_chat_tools_encode(json_t *c, json_t *o);
 static void sluice_xlate_chat_misc_encode(json_t *c, json_t *o);
 
 
+/* what the decoder reads; OpenAI takes null for "not given" */
+static const sluice_xlate_check_t  sluice_xlate_chat_checks[] = {
+    { "messages", SLUICE_XLATE_T_ARR, 0, 0, "an array" },
+    { "tools", SLUICE_XLATE_T_ARR | SLUICE_XLATE_T_NULL, 0, 0, "an array" },
+    { "tool_choice",
+      SLUICE_XLATE_T_STR | SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string or an object" },
+    { "max_completion_tokens", SLUICE_XLATE_T_INT | SLUICE_XLATE_T_NULL, 0,
+      0, "a non-negative integer" },
+    { "max_tokens", SLUICE_XLATE_T_INT | SLUICE_XLATE_T_NULL, 0, 0,
+      "a non-negative integer" },
+    { "temperature", SLUICE_XLATE_T_NUM | SLUICE_XLATE_T_NULL, 0, 2,
+      "a number from 0 to 2" },
+    { "top_p", SLUICE_XLATE_T_NUM | SLUICE_XLATE_T_NULL, 0, 1,
+      "a number from 0 to 1" },
+    { "stream", SLUICE_XLATE_T_BOOL | SLUICE_XLATE_T_NULL, 0, 0,
+      "a boolean" },
+    { "parallel_tool_calls", SLUICE_XLATE_T_BOOL | SLUICE_XLATE_T_NULL, 0, 0,
+      "a boolean" },
+    { "user", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_NULL, 0, 0, "a string" },
+    { "stop", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_STRS | SLUICE_XLATE_T_NULL,
+      0, 0, "a string or an array of strings" },
+    { "n", SLUICE_XLATE_T_INT | SLUICE_XLATE_T_NULL, 0, 0,
+      "a non-negative integer" },
+    { "reasoning_effort", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string" },
+    { "response_format", SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0,
+      "an object" },
+    { "response_format.type", SLUICE_XLATE_T_STR, 0, 0, "a string" },
+    { "response_format.json_schema", SLUICE_XLATE_T_OBJ, 0, 0,
+      "an object" },
+    { NULL, 0, 0, 0, NULL }
+};
+
 static const sluice_xlate_field_t  sluice_xlate_chat_in_fields[] = {
     { "max_completion_tokens", "max_tokens", SLUICE_XLATE_F_INT },
     { "max_tokens", "max_tokens", SLUICE_XLATE_F_INT },
@@ -58,6 +92,12 @@ sluice_xlate_chat_req_decode(sluice_xlate_ctx_t *x, json_t *in, json_t *c)
 {
     size_t   i;
     json_t  *msgs, *m;
+
+    if (sluice_xlate_check(x, in, sluice_xlate_chat_checks)
+        != SLUICE_XLATE_OK)
+    {
+        return SLUICE_XLATE_ERROR;
+    }
 
     msgs = json_object_get(in, "messages");
 
@@ -343,6 +383,12 @@ sluice_xlate_chat_choice_decode(sluice_xlate_ctx_t *x, json_t *in, json_t *c)
     tc = json_object_get(in, "tool_choice");
 
     if (json_is_string(tc)) {
+        if (!sluice_xlate_mode_ok(json_string_value(tc))) {
+            return sluice_xlate_invalid(x, "\"tool_choice\" must be \"none\", "
+                                           "\"auto\", \"required\" or an "
+                                           "object");
+        }
+
         json_object_set_new(c, "tool_choice",
                             json_pack("{s:O}", "mode", tc));
         return SLUICE_XLATE_OK;

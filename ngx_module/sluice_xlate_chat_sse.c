@@ -4,6 +4,8 @@
  * choices array, role on the first delta, one chunk with finish_reason,
  * tool-call deltas whose first carries id, type and name, the usage
  * chunk (choices: []) only when it asked include_usage, then [DONE].
+ * Chunks are packed with jansson, or on the fast path written by hand,
+ * the same bytes (errors: jansson).
  */
 
 #include <string.h>
@@ -27,6 +29,8 @@ static int sluice_xlate_chat_sse_finish(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
 static int sluice_xlate_chat_sse_chunk(sluice_xlate_stream_t *st,
     json_t *delta, const char *finish);
+static int sluice_xlate_chat_sse_usage(sluice_xlate_stream_t *st);
+static void sluice_xlate_chat_sse_head(sluice_xlate_stream_t *st);
 
 
 int
@@ -256,6 +260,14 @@ sluice_xlate_chat_sse_encode(sluice_xlate_stream_t *st,
     switch (ev->type) {
 
     case SLUICE_XLATE_EV_START:
+        if (sluice_xlate_fast(st)) {
+            sluice_xlate_chat_sse_head(st);
+            return sluice_xlate_stream_end_frame(st, ",\"choices\":[{"
+                       "\"index\":0,\"delta\":{\"role\":\"assistant\","
+                       "\"content\":\"\"},\"logprobs\":null,"
+                       "\"finish_reason\":null}]}\n\n");
+        }
+
         return sluice_xlate_chat_sse_chunk(st, json_pack("{s:s, s:s}",
                                            "role", "assistant", "content",
                                            ""), NULL);
@@ -289,10 +301,30 @@ static int
 sluice_xlate_chat_sse_call_start(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev)
 {
-    char  id[64];
+    char         id[64];
+    const char  *name;
 
     if (ev->id == NULL || ev->id[0] == '\0') {
         sluice_xlate_rand_id(id, sizeof(id), "call_");
+    }
+
+    if (sluice_xlate_fast(st)) {
+        name = ev->name ? ev->name : "";
+
+        sluice_xlate_chat_sse_head(st);
+        sluice_xlate_stream_lit(st, ",\"choices\":[{\"index\":0,\"delta\":"
+                                "{\"tool_calls\":[{\"index\":");
+        sluice_xlate_stream_cat_int(st, (int) st->ntools++);
+        sluice_xlate_stream_lit(st, ",\"id\":");
+        sluice_xlate_stream_cat_str(st, (ev->id && ev->id[0]) ? ev->id : id,
+                                    strlen((ev->id && ev->id[0]) ? ev->id
+                                                                 : id));
+        sluice_xlate_stream_lit(st, ",\"type\":\"function\",\"function\":"
+                                "{\"name\":");
+        sluice_xlate_stream_cat_str(st, name, strlen(name));
+
+        return sluice_xlate_stream_end_frame(st, ",\"arguments\":\"\"}}]},"
+                   "\"logprobs\":null,\"finish_reason\":null}]}\n\n");
     }
 
     return sluice_xlate_chat_sse_chunk(st, json_pack(
@@ -312,25 +344,47 @@ static int
 sluice_xlate_chat_sse_text(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev)
 {
+    sluice_buf_t  *h;
+
     if (ev->kind == SLUICE_XLATE_SIGNATURE) {
         return 0;
     }
 
-    sluice_xlate_stream_start(st, "data: {\"id\":");
-    sluice_xlate_stream_cat_json(st, st->id, strlen(st->id));
-    sluice_xlate_stream_cat(st, ",\"object\":\"chat.completion.chunk\","
-                                "\"created\":");
-    sluice_xlate_stream_cat_int(st, st->created);
-    sluice_xlate_stream_cat(st, ",\"model\":");
-    sluice_xlate_stream_cat_json(st, st->model, strlen(st->model));
-    sluice_xlate_stream_cat(st, ",\"choices\":[{\"index\":0,\"delta\":{");
+    /*
+     * Up to the delta's members the chunk is the same all along (id,
+     * created and model are fixed once the stream has started): made
+     * once, then copied.
+     */
+    h = &st->head;
+
+    if (h->len == 0) {
+        sluice_xlate_stream_start(st, "data: {\"id\":");
+        sluice_xlate_stream_cat_id(st, st->id);
+        sluice_xlate_stream_lit(st, ",\"object\":\"chat.completion.chunk\","
+                                    "\"created\":");
+        sluice_xlate_stream_cat_int(st, st->created);
+        sluice_xlate_stream_lit(st, ",\"model\":");
+        sluice_xlate_stream_cat_json(st, st->model, strlen(st->model));
+        sluice_xlate_stream_lit(st, ",\"choices\":[{\"index\":0,"
+                                    "\"delta\":{");
+
+        if (st->rc == 0
+            && sluice_buf_append(h, st->frame.data, st->frame.len) != 0)
+        {
+            st->rc = -1;
+        }
+
+    } else {
+        sluice_buf_reset(&st->frame);
+        sluice_xlate_stream_catn(st, h->data, h->len);
+    }
 
     if (ev->kind == SLUICE_XLATE_TOOL) {
-        sluice_xlate_stream_cat(st, "\"tool_calls\":[{\"index\":");
+        sluice_xlate_stream_lit(st, "\"tool_calls\":[{\"index\":");
         sluice_xlate_stream_cat_int(st, (int64_t) st->ntools - 1);
-        sluice_xlate_stream_cat(st, ",\"function\":{\"arguments\":");
+        sluice_xlate_stream_lit(st, ",\"function\":{\"arguments\":");
         sluice_xlate_stream_cat_json(st, ev->text, ev->len);
-        sluice_xlate_stream_cat(st, "}}]");
+        sluice_xlate_stream_lit(st, "}}]");
 
     } else {
         sluice_xlate_stream_cat(st, ev->kind == SLUICE_XLATE_TEXT
@@ -349,8 +403,19 @@ static int
 sluice_xlate_chat_sse_finish(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev)
 {
-    if (sluice_xlate_chat_sse_chunk(st, json_object(),
-            sluice_xlate_chat_stop_encode(ev->stop)) != 0)
+    if (sluice_xlate_fast(st)) {
+        sluice_xlate_chat_sse_head(st);
+        sluice_xlate_stream_lit(st, ",\"choices\":[{\"index\":0,"
+                                "\"delta\":{},\"logprobs\":null,"
+                                "\"finish_reason\":\"");
+        sluice_xlate_stream_cat(st, sluice_xlate_chat_stop_encode(ev->stop));
+
+        if (sluice_xlate_stream_end_frame(st, "\"}]}\n\n") != 0) {
+            return -1;
+        }
+
+    } else if (sluice_xlate_chat_sse_chunk(st, json_object(),
+                   sluice_xlate_chat_stop_encode(ev->stop)) != 0)
     {
         return -1;
     }
@@ -359,11 +424,59 @@ sluice_xlate_chat_sse_finish(sluice_xlate_stream_t *st,
         return 0;
     }
 
+    return sluice_xlate_chat_sse_usage(st);
+}
+
+
+/* the usage chunk: no choices */
+static int
+sluice_xlate_chat_sse_usage(sluice_xlate_stream_t *st)
+{
+    int64_t                in, out;
+    const sluice_usage_t  *u;
+
+    if (sluice_xlate_fast(st)) {
+        u = &st->usage;
+        in = u->in > 0 ? u->in : 0;
+        out = u->out > 0 ? u->out : 0;
+
+        sluice_xlate_chat_sse_head(st);
+        sluice_xlate_stream_lit(st, ",\"choices\":[],\"usage\":"
+                                "{\"prompt_tokens\":");
+        sluice_xlate_stream_cat_int(st, in);
+        sluice_xlate_stream_lit(st, ",\"completion_tokens\":");
+        sluice_xlate_stream_cat_int(st, out);
+        sluice_xlate_stream_lit(st, ",\"total_tokens\":");
+        sluice_xlate_stream_cat_int(st, in + out);
+        sluice_xlate_stream_lit(st, ",\"prompt_tokens_details\":"
+                                "{\"cached_tokens\":");
+        sluice_xlate_stream_cat_int(st, u->cached > 0 ? u->cached : 0);
+        sluice_xlate_stream_lit(st, "},\"completion_tokens_details\":"
+                                "{\"reasoning_tokens\":");
+        sluice_xlate_stream_cat_int(st, u->reasoning > 0 ? u->reasoning : 0);
+
+        return sluice_xlate_stream_end_frame(st, "}}}\n\n");
+    }
+
     return sluice_xlate_stream_frame(st, NULL, json_pack(
         "{s:s, s:s, s:I, s:s, s:[], s:o}", "id", st->id, "object",
         "chat.completion.chunk", "created", (json_int_t) st->created,
         "model", st->model, "choices", "usage",
         sluice_xlate_chat_usage_encode(&st->usage)));
+}
+
+
+/* a chunk's first members, as jansson writes them: up to "choices" */
+static void
+sluice_xlate_chat_sse_head(sluice_xlate_stream_t *st)
+{
+    sluice_xlate_stream_start(st, "data: {\"id\":");
+    sluice_xlate_stream_cat_id(st, st->id);
+    sluice_xlate_stream_lit(st, ",\"object\":\"chat.completion.chunk\","
+                            "\"created\":");
+    sluice_xlate_stream_cat_int(st, st->created);
+    sluice_xlate_stream_lit(st, ",\"model\":");
+    sluice_xlate_stream_cat_str(st, st->model, strlen(st->model));
 }
 
 

@@ -153,6 +153,86 @@ typedef struct {
 
 
 /*
+ * A member a request decoder reads, checked before it is read: a caller
+ * member of the wrong type or out of its documented range is refused,
+ * never dropped, so the target is never sent another request than the
+ * caller's.  path is "max_tokens", or "thinking.budget_tokens" for a
+ * member of an object (checked when that object is there).
+ */
+typedef struct {
+    const char          *path;
+    unsigned             types;     /* SLUICE_XLATE_T_* it may be */
+    double               min;       /* SLUICE_XLATE_T_NUM: its range */
+    double               max;
+    const char          *expect;    /* "a non-negative integer" */
+} sluice_xlate_check_t;
+
+#define SLUICE_XLATE_T_NULL  0x01   /* allowed, and taken as absent */
+#define SLUICE_XLATE_T_BOOL  0x02
+#define SLUICE_XLATE_T_INT   0x04   /* a whole number >= 0 */
+#define SLUICE_XLATE_T_NUM   0x08   /* a number from min to max */
+#define SLUICE_XLATE_T_STR   0x10
+#define SLUICE_XLATE_T_ARR   0x20
+#define SLUICE_XLATE_T_OBJ   0x40
+#define SLUICE_XLATE_T_STRS  0x80   /* an array of strings */
+
+
+/*
+ * The fast path's view of one upstream event (sluice_xlate_tape.c): a
+ * token per value, in text order; an object holds key and value tokens
+ * in turn, and every token knows the index of the token after it and
+ * all it holds.  Values nested deeper than the depth a parse is asked
+ * to keep (the top-level object is depth 0) are checked but not
+ * recorded: a container at that depth looks empty, so each decoder asks
+ * for the depth of the deepest value it reads.
+ */
+#define SLUICE_XLATE_TAPE_MAX    512
+
+#define SLUICE_XLATE_J_NONE      0
+#define SLUICE_XLATE_J_OBJECT    1
+#define SLUICE_XLATE_J_ARRAY     2
+#define SLUICE_XLATE_J_STRING    3
+#define SLUICE_XLATE_J_NUMBER    4
+#define SLUICE_XLATE_J_TRUE      5
+#define SLUICE_XLATE_J_FALSE     6
+#define SLUICE_XLATE_J_NULL      7
+#define SLUICE_XLATE_J_KEY       8
+
+#define SLUICE_XLATE_TOK_ESC     0x01   /* a string holding escapes */
+#define SLUICE_XLATE_TOK_INT     0x02   /* a number that is an integer */
+
+typedef struct {
+    uint32_t             start;     /* offset of the first byte */
+    uint32_t             end;       /* offset just after the value */
+    uint32_t             next;      /* the token after it and its own */
+    uint8_t              type;      /* SLUICE_XLATE_J_* */
+    uint8_t              flags;     /* SLUICE_XLATE_TOK_* */
+    uint16_t             n;         /* tokens directly inside */
+} sluice_xlate_tok_t;
+
+typedef struct {
+    const uint8_t       *p;         /* the event's data, not owned */
+    size_t               len;
+    unsigned             n;         /* tokens recorded */
+    char                *scratch;   /* decoded strings of this event */
+    size_t               cap;
+    size_t               used;
+    sluice_xlate_tok_t   tok[SLUICE_XLATE_TAPE_MAX];
+} sluice_xlate_tape_t;
+
+/* a member the fast decoders look up (sluice_xlate_tape_find) */
+typedef struct {
+    const char          *name;
+    size_t               len;
+} sluice_xlate_key_t;
+
+#define sluice_xlate_key(s)  { s, sizeof(s) - 1 }
+
+/* a fast decoder's answer: jansson must decode this event */
+#define SLUICE_XLATE_DECLINED  -2
+
+
+/*
  * The stream state.  The core (sluice_xlate_stream.c) keeps the event
  * order sane, so encoders always see
  *   START (BLOCK_START DELTA* BLOCK_STOP)* MESSAGE_DELTA STOP
@@ -170,6 +250,7 @@ struct sluice_xlate_stream_s {
     sluice_xlate_emit_pt   emit;
     void                  *emit_data;
     sluice_buf_t           frame;       /* the frame being built */
+    sluice_buf_t           head;        /* chat: a text chunk's start */
     sluice_usage_t         usage;
 
     /* canonical progress, kept by the core */
@@ -207,8 +288,15 @@ struct sluice_xlate_stream_s {
     sluice_buf_t           input;
     sluice_xlate_names_t  *names;       /* the caller's tools (a copy) */
     sluice_buf_t           acc;         /* responses: open item's text */
-    json_t                *output;      /* responses: items done */
-    size_t                 held;        /* bytes in output and acc */
+    sluice_buf_t           quoted;      /* responses: acc as a JSON
+                                           string, for its done events */
+    sluice_buf_t           items;       /* responses: items done, as
+                                           JSON text joined by commas */
+    size_t                 held;        /* bytes in items and acc */
+
+    sluice_xlate_tape_t   *tape;        /* the fast path's, made lazily */
+    unsigned               jansson;     /* events jansson decoded: the
+                                           fast path declined (tests) */
 };
 
 
@@ -261,6 +349,11 @@ int sluice_xlate_freeform_found(const sluice_xlate_freeform_t *ff);
 /* sluice_xlate_response.c: error envelopes */
 json_t *sluice_xlate_error_envelope(int dialect, int kind,
     const char *message, const char *code);
+
+/* sluice_xlate_request.c: the members a decoder reads, checked */
+int sluice_xlate_check(sluice_xlate_ctx_t *x, json_t *in,
+    const sluice_xlate_check_t *ck);
+int sluice_xlate_mode_ok(const char *mode);
 
 /* per-dialect request decoders and encoders */
 int sluice_xlate_chat_req_decode(sluice_xlate_ctx_t *x, json_t *in,
@@ -319,12 +412,50 @@ int sluice_xlate_stream_raw(sluice_xlate_stream_t *st, const char *p,
     size_t len);
 int sluice_xlate_stream_text(sluice_xlate_stream_t *st, int kind,
     const char *s, size_t len);
+
+/* sluice_xlate_frame.c: frames written without jansson */
 void sluice_xlate_stream_start(sluice_xlate_stream_t *st, const char *s);
 void sluice_xlate_stream_cat(sluice_xlate_stream_t *st, const char *s);
+void sluice_xlate_stream_catn(sluice_xlate_stream_t *st, const char *s,
+    size_t n);
 void sluice_xlate_stream_cat_json(sluice_xlate_stream_t *st, const char *s,
     size_t len);
+void sluice_xlate_stream_cat_str(sluice_xlate_stream_t *st, const char *s,
+    size_t len);
+void sluice_xlate_stream_cat_id(sluice_xlate_stream_t *st, const char *id);
 void sluice_xlate_stream_cat_int(sluice_xlate_stream_t *st, int64_t n);
 int sluice_xlate_stream_end_frame(sluice_xlate_stream_t *st, const char *s);
+int sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len);
+int sluice_xlate_buf_int(sluice_buf_t *b, int64_t n);
+
+/* a string literal appended */
+#define sluice_xlate_stream_lit(st, s)                                       \
+    sluice_xlate_stream_catn(st, s, sizeof(s) - 1)
+
+/* the frames are made by hand, not by jansson */
+#define sluice_xlate_fast(st)                                                \
+    (!((st)->flags & SLUICE_XLATE_NO_FAST))
+
+/* sluice_xlate_tape.c: upstream events read without jansson */
+sluice_xlate_tape_t *sluice_xlate_tape_create(void);
+void sluice_xlate_tape_destroy(sluice_xlate_tape_t *t);
+int sluice_xlate_tape_parse(sluice_xlate_tape_t *t, const uint8_t *p,
+    size_t len, unsigned depth);
+int sluice_xlate_tape_get(const sluice_xlate_tape_t *t, int k,
+    const char *name, size_t nlen);
+void sluice_xlate_tape_find(const sluice_xlate_tape_t *t, int k,
+    const sluice_xlate_key_t *keys, int *idx, size_t n);
+int sluice_xlate_tape_at(const sluice_xlate_tape_t *t, int k, unsigned n);
+unsigned sluice_xlate_tape_size(const sluice_xlate_tape_t *t, int k);
+int sluice_xlate_tape_type(const sluice_xlate_tape_t *t, int k);
+int sluice_xlate_tape_eq(sluice_xlate_tape_t *t, int k, const char *s,
+    size_t n);
+const char *sluice_xlate_tape_text(sluice_xlate_tape_t *t, int k,
+    size_t *len);
+const char *sluice_xlate_tape_cstr(sluice_xlate_tape_t *t, int k,
+    size_t *len);
+int sluice_xlate_tape_int(const sluice_xlate_tape_t *t, int k, int64_t *v);
+int64_t sluice_xlate_tape_count(const sluice_xlate_tape_t *t, int k);
 
 /* per-dialect stream decoders (one upstream event) and encoders */
 int sluice_xlate_chat_sse_decode(sluice_xlate_stream_t *st,
@@ -339,5 +470,23 @@ int sluice_xlate_responses_sse_decode(sluice_xlate_stream_t *st,
     const sluice_sse_event_t *ev, json_t *data);
 int sluice_xlate_responses_sse_encode(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
+
+/* sluice_xlate_responses_enc.c and _out.c: a responses caller's frames */
+int sluice_xlate_responses_item_open(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev, const char **ns);
+int sluice_xlate_responses_out_created(sluice_xlate_stream_t *st);
+int sluice_xlate_responses_out_added(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev);
+int sluice_xlate_responses_out_done(sluice_xlate_stream_t *st,
+    const char *text, size_t len, const char *status);
+int sluice_xlate_responses_out_completed(sluice_xlate_stream_t *st);
+
+/* the same decoders on the tape: SLUICE_XLATE_DECLINED, or 0 / -1 */
+int sluice_xlate_chat_sse_fast(sluice_xlate_stream_t *st,
+    sluice_xlate_tape_t *t);
+int sluice_xlate_messages_sse_fast(sluice_xlate_stream_t *st,
+    sluice_xlate_tape_t *t);
+int sluice_xlate_responses_sse_fast(sluice_xlate_stream_t *st,
+    sluice_xlate_tape_t *t);
 
 #endif

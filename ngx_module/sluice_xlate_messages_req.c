@@ -26,8 +26,46 @@ static json_t *sluice_xlate_messages_result_decode(sluice_xlate_ctx_t *x,
 static int sluice_xlate_messages_server_tool(const char *type);
 static int sluice_xlate_messages_tools_decode(sluice_xlate_ctx_t *x,
     json_t *in, json_t *c);
+static int sluice_xlate_messages_choice_check(sluice_xlate_ctx_t *x,
+    json_t *tc);
 static void sluice_xlate_messages_misc_decode(json_t *in, json_t *c);
 
+
+/*
+ * What the decoder reads.  Anthropic's members take no null, but for
+ * system, stream and the two its spec makes nullable.
+ */
+static const sluice_xlate_check_t  sluice_xlate_messages_checks[] = {
+    { "messages", SLUICE_XLATE_T_ARR, 0, 0, "an array" },
+    { "system", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_ARR | SLUICE_XLATE_T_NULL,
+      0, 0, "a string or an array" },
+    { "tools", SLUICE_XLATE_T_ARR, 0, 0, "an array" },
+    { "mcp_servers", SLUICE_XLATE_T_ARR, 0, 0, "an array" },
+    { "tool_choice", SLUICE_XLATE_T_OBJ, 0, 0, "an object" },
+    { "tool_choice.type", SLUICE_XLATE_T_STR, 0, 0, "a string" },
+    { "tool_choice.name", SLUICE_XLATE_T_STR, 0, 0, "a string" },
+    { "tool_choice.disable_parallel_tool_use", SLUICE_XLATE_T_BOOL, 0, 0,
+      "a boolean" },
+    { "max_tokens", SLUICE_XLATE_T_INT, 0, 0, "a non-negative integer" },
+    { "temperature", SLUICE_XLATE_T_NUM, 0, 1, "a number from 0 to 1" },
+    { "top_p", SLUICE_XLATE_T_NUM, 0, 1, "a number from 0 to 1" },
+    { "stream", SLUICE_XLATE_T_BOOL | SLUICE_XLATE_T_NULL, 0, 0,
+      "a boolean" },
+    { "stop_sequences", SLUICE_XLATE_T_STRS, 0, 0, "an array of strings" },
+    { "metadata", SLUICE_XLATE_T_OBJ, 0, 0, "an object" },
+    { "metadata.user_id", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string" },
+    { "thinking", SLUICE_XLATE_T_OBJ, 0, 0, "an object" },
+    { "thinking.type", SLUICE_XLATE_T_STR, 0, 0, "a string" },
+    { "thinking.budget_tokens", SLUICE_XLATE_T_INT, 0, 0,
+      "a non-negative integer" },
+    { "output_config", SLUICE_XLATE_T_OBJ, 0, 0, "an object" },
+    { "output_config.effort", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string" },
+    { "output_config.format", SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0,
+      "an object" },
+    { NULL, 0, 0, 0, NULL }
+};
 
 static const sluice_xlate_field_t  sluice_xlate_messages_fields[] = {
     { "max_tokens", "max_tokens", SLUICE_XLATE_F_INT },
@@ -44,6 +82,12 @@ sluice_xlate_messages_req_decode(sluice_xlate_ctx_t *x, json_t *in,
 {
     size_t   i;
     json_t  *msgs, *m;
+
+    if (sluice_xlate_check(x, in, sluice_xlate_messages_checks)
+        != SLUICE_XLATE_OK)
+    {
+        return SLUICE_XLATE_ERROR;
+    }
 
     msgs = json_object_get(in, "messages");
 
@@ -422,6 +466,10 @@ sluice_xlate_messages_tools_decode(sluice_xlate_ctx_t *x, json_t *in,
         json_array_append_new(json_object_get(c, "tools"), tool);
     }
 
+    if (tc && sluice_xlate_messages_choice_check(x, tc) != SLUICE_XLATE_OK) {
+        return SLUICE_XLATE_ERROR;
+    }
+
     mode = json_string_value(json_object_get(tc, "type"));
     dis = json_object_get(tc, "disable_parallel_tool_use");
 
@@ -442,6 +490,41 @@ sluice_xlate_messages_tools_decode(sluice_xlate_ctx_t *x, json_t *in,
 
     if (json_is_true(dis)) {
         json_object_set_new(c, "parallel", json_false());
+    }
+
+    return SLUICE_XLATE_OK;
+}
+
+
+/* {"type": "auto" | "any" | "none" | "tool", "name"?} */
+static int
+sluice_xlate_messages_choice_check(sluice_xlate_ctx_t *x, json_t *tc)
+{
+    const char   *type, **t;
+
+    static const char  *types[] = { "auto", "any", "none", "tool", NULL };
+
+    type = json_string_value(json_object_get(tc, "type"));
+
+    if (type == NULL) {
+        return sluice_xlate_invalid(x, "\"tool_choice\" has no \"type\"");
+    }
+
+    for (t = types; *t; t++) {
+        if (strcmp(*t, type) == 0) {
+            break;
+        }
+    }
+
+    if (*t == NULL) {
+        return sluice_xlate_refuse(x, "tool_choice type", type);
+    }
+
+    if (strcmp(type, "tool") == 0
+        && !json_is_string(json_object_get(tc, "name")))
+    {
+        return sluice_xlate_invalid(x, "\"tool_choice.name\" must be a "
+                                       "string");
     }
 
     return SLUICE_XLATE_OK;

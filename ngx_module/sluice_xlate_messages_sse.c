@@ -2,7 +2,8 @@
  * sluice_xlate_messages_sse: Anthropic Messages streams to and from
  * canonical stream events.  Every frame the caller gets has an "event:"
  * line (the SDK ignores frames without one) and message_delta always
- * carries usage.output_tokens.
+ * carries usage.output_tokens.  Frames are packed with jansson, or on
+ * the fast path written by hand, the same bytes (errors: jansson).
  */
 
 #include <stdlib.h>
@@ -26,6 +27,13 @@ static json_t *sluice_xlate_messages_sse_block_json(
     const sluice_xlate_ev_t *ev);
 static int sluice_xlate_messages_sse_delta_frame(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev, json_int_t index);
+static int sluice_xlate_messages_sse_fast_frame(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev, json_int_t index);
+static void sluice_xlate_messages_sse_head(sluice_xlate_stream_t *st,
+    const char *type);
+static void sluice_xlate_messages_sse_usage(sluice_xlate_stream_t *st);
+static void sluice_xlate_messages_sse_block_text(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev);
 
 
 int
@@ -264,6 +272,14 @@ sluice_xlate_messages_sse_encode(sluice_xlate_stream_t *st,
 
     index = (json_int_t) st->nblocks - 1;
 
+    if (ev->type == SLUICE_XLATE_EV_DELTA) {
+        return sluice_xlate_messages_sse_delta_frame(st, ev, index);
+    }
+
+    if (sluice_xlate_fast(st) && ev->type != SLUICE_XLATE_EV_ERROR) {
+        return sluice_xlate_messages_sse_fast_frame(st, ev, index);
+    }
+
     switch (ev->type) {
 
     case SLUICE_XLATE_EV_START:
@@ -279,9 +295,6 @@ sluice_xlate_messages_sse_encode(sluice_xlate_stream_t *st,
             json_pack("{s:s, s:I, s:o}", "type", "content_block_start",
                       "index", index, "content_block",
                       sluice_xlate_messages_sse_block_json(ev)));
-
-    case SLUICE_XLATE_EV_DELTA:
-        return sluice_xlate_messages_sse_delta_frame(st, ev, index);
 
     case SLUICE_XLATE_EV_BLOCK_STOP:
         return sluice_xlate_stream_frame(st, "content_block_stop",
@@ -339,24 +352,154 @@ static int
 sluice_xlate_messages_sse_delta_frame(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev, json_int_t index)
 {
-    static const char  *names[][2] = {
-        { NULL, NULL },
-        { "text_delta", "text" },
-        { "input_json_delta", "partial_json" },
-        { "thinking_delta", "thinking" },
-        { "signature_delta", "signature" }
+    static const char  *names[] = {
+        NULL,
+        ",\"delta\":{\"type\":\"text_delta\",\"text\":",
+        ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":",
+        ",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":",
+        ",\"delta\":{\"type\":\"signature_delta\",\"signature\":"
     };
 
     sluice_xlate_stream_start(st, "event: content_block_delta\n"
                               "data: {\"type\":\"content_block_delta\","
                               "\"index\":");
     sluice_xlate_stream_cat_int(st, index);
-    sluice_xlate_stream_cat(st, ",\"delta\":{\"type\":\"");
-    sluice_xlate_stream_cat(st, names[ev->kind][0]);
-    sluice_xlate_stream_cat(st, "\",\"");
-    sluice_xlate_stream_cat(st, names[ev->kind][1]);
-    sluice_xlate_stream_cat(st, "\":");
+    sluice_xlate_stream_cat(st, names[ev->kind]);
     sluice_xlate_stream_cat_json(st, ev->text, ev->len);
 
     return sluice_xlate_stream_end_frame(st, "}}\n\n");
+}
+
+
+/*
+ * The other frames, written by hand as jansson would write them (the
+ * objects sluice_xlate_messages_sse_encode packs), error aside.
+ */
+static int
+sluice_xlate_messages_sse_fast_frame(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev, json_int_t index)
+{
+    const char  *seq;
+
+    switch (ev->type) {
+
+    case SLUICE_XLATE_EV_START:
+        sluice_xlate_messages_sse_head(st, "message_start");
+        sluice_xlate_stream_lit(st, ",\"message\":{\"id\":");
+        sluice_xlate_stream_cat_id(st, st->id);
+        sluice_xlate_stream_lit(st, ",\"type\":\"message\",\"role\":"
+                                "\"assistant\",\"model\":");
+        sluice_xlate_stream_cat_str(st, st->model, strlen(st->model));
+        sluice_xlate_stream_lit(st, ",\"content\":[],\"stop_reason\":null,"
+                                "\"stop_sequence\":null,\"usage\":");
+        sluice_xlate_messages_sse_usage(st);
+        return sluice_xlate_stream_end_frame(st, "}}\n\n");
+
+    case SLUICE_XLATE_EV_BLOCK_START:
+        sluice_xlate_messages_sse_head(st, "content_block_start");
+        sluice_xlate_stream_lit(st, ",\"index\":");
+        sluice_xlate_stream_cat_int(st, index);
+        sluice_xlate_stream_lit(st, ",\"content_block\":");
+        sluice_xlate_messages_sse_block_text(st, ev);
+        return sluice_xlate_stream_end_frame(st, "}\n\n");
+
+    case SLUICE_XLATE_EV_BLOCK_STOP:
+        sluice_xlate_messages_sse_head(st, "content_block_stop");
+        sluice_xlate_stream_lit(st, ",\"index\":");
+        sluice_xlate_stream_cat_int(st, index);
+        return sluice_xlate_stream_end_frame(st, "}\n\n");
+
+    case SLUICE_XLATE_EV_MESSAGE_DELTA:
+        seq = ev->stop_seq;
+
+        sluice_xlate_messages_sse_head(st, "message_delta");
+        sluice_xlate_stream_lit(st, ",\"delta\":{\"stop_reason\":\"");
+        sluice_xlate_stream_cat(st,
+                                sluice_xlate_messages_stop_encode(ev->stop));
+        sluice_xlate_stream_lit(st, "\",\"stop_sequence\":");
+
+        if (seq) {
+            sluice_xlate_stream_cat_str(st, seq, strlen(seq));
+
+        } else {
+            sluice_xlate_stream_lit(st, "null");
+        }
+
+        sluice_xlate_stream_lit(st, "},\"usage\":");
+        sluice_xlate_messages_sse_usage(st);
+        return sluice_xlate_stream_end_frame(st, "}\n\n");
+
+    default:
+        sluice_xlate_messages_sse_head(st, "message_stop");
+        return sluice_xlate_stream_end_frame(st, "}\n\n");
+    }
+}
+
+
+/* "event: <type>\ndata: {"type":"<type>"" */
+static void
+sluice_xlate_messages_sse_head(sluice_xlate_stream_t *st, const char *type)
+{
+    sluice_xlate_stream_start(st, "event: ");
+    sluice_xlate_stream_cat(st, type);
+    sluice_xlate_stream_lit(st, "\ndata: {\"type\":\"");
+    sluice_xlate_stream_cat(st, type);
+    sluice_xlate_stream_lit(st, "\"");
+}
+
+
+/* sluice_xlate_messages_usage_encode */
+static void
+sluice_xlate_messages_sse_usage(sluice_xlate_stream_t *st)
+{
+    int64_t                in, cached;
+    const sluice_usage_t  *u;
+
+    u = &st->usage;
+    cached = u->cached > 0 ? u->cached : 0;
+    in = u->in > cached ? u->in - cached : 0;
+
+    sluice_xlate_stream_lit(st, "{\"input_tokens\":");
+    sluice_xlate_stream_cat_int(st, in);
+    sluice_xlate_stream_lit(st, ",\"cache_creation_input_tokens\":0,"
+                            "\"cache_read_input_tokens\":");
+    sluice_xlate_stream_cat_int(st, cached);
+    sluice_xlate_stream_lit(st, ",\"output_tokens\":");
+    sluice_xlate_stream_cat_int(st, u->out > 0 ? u->out : 0);
+    sluice_xlate_stream_lit(st, "}");
+}
+
+
+/* sluice_xlate_messages_sse_block_json */
+static void
+sluice_xlate_messages_sse_block_text(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev)
+{
+    char         id[64];
+    const char  *s;
+
+    switch (ev->kind) {
+
+    case SLUICE_XLATE_TOOL:
+        if (ev->id == NULL || ev->id[0] == '\0') {
+            sluice_xlate_rand_id(id, sizeof(id), "toolu_");
+        }
+
+        s = (ev->id && ev->id[0]) ? ev->id : id;
+        sluice_xlate_stream_lit(st, "{\"type\":\"tool_use\",\"id\":");
+        sluice_xlate_stream_cat_str(st, s, strlen(s));
+        sluice_xlate_stream_lit(st, ",\"name\":");
+        s = ev->name ? ev->name : "";
+        sluice_xlate_stream_cat_str(st, s, strlen(s));
+        sluice_xlate_stream_lit(st, ",\"input\":{}}");
+        return;
+
+    case SLUICE_XLATE_THINKING:
+        sluice_xlate_stream_lit(st, "{\"type\":\"thinking\",\"thinking\":"
+                                "\"\",\"signature\":\"\"}");
+        return;
+
+    default:
+        sluice_xlate_stream_lit(st, "{\"type\":\"text\",\"text\":\"\"}");
+    }
 }

@@ -5,7 +5,12 @@
  * reasoning_summary_part.added) before its deltas and always finished by
  * output_item.done; response.completed carries the id, every item and
  * the usage; sequence_number only grows.  Items are held (text included)
- * for those done events, up to st->max_held bytes.
+ * for those done events, up to st->max_held bytes, as the JSON text
+ * they went out as (st->items).
+ *
+ * The objects are packed with jansson here; on the fast path the common
+ * frames are written by hand instead (sluice_xlate_responses_out.c),
+ * byte for byte the same.  Errors are always packed here.
  *
  * A call of a tool the caller offered as a custom (freeform) tool goes
  * out as a custom_tool_call item whose input is unescaped from the
@@ -23,6 +28,9 @@ static int sluice_xlate_responses_emit(sluice_xlate_stream_t *st,
     const char *type, json_t *body);
 static json_t *sluice_xlate_responses_object(sluice_xlate_stream_t *st,
     const char *status, int final);
+static json_t *sluice_xlate_responses_output(sluice_xlate_stream_t *st);
+static int sluice_xlate_responses_hold(sluice_xlate_stream_t *st,
+    json_t *item);
 static int sluice_xlate_responses_created(sluice_xlate_stream_t *st);
 static int sluice_xlate_responses_added(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
@@ -32,8 +40,6 @@ static int sluice_xlate_responses_delta(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
 static int sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st,
     int kind, const char *text, size_t len);
-static json_t *sluice_xlate_responses_call_item(sluice_xlate_stream_t *st,
-    const char *id, const char *name);
 static int sluice_xlate_responses_input_delta(sluice_xlate_stream_t *st);
 static json_t *sluice_xlate_responses_input_done(sluice_xlate_stream_t *st);
 static int sluice_xlate_responses_done(sluice_xlate_stream_t *st,
@@ -45,6 +51,18 @@ static json_t *sluice_xlate_responses_done_item(sluice_xlate_stream_t *st,
 static int sluice_xlate_responses_completed(sluice_xlate_stream_t *st);
 static int sluice_xlate_responses_failed(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
+
+
+#define sluice_xlate_delta_head(type)                                        \
+    "event: " type "\ndata: {\"type\":\"" type "\",\"sequence_number\":"
+
+/* a delta frame's start, by kind (0: a custom tool call's input) */
+static const char  *sluice_xlate_delta_heads[] = {
+    sluice_xlate_delta_head("response.custom_tool_call_input.delta"),
+    sluice_xlate_delta_head("response.output_text.delta"),
+    sluice_xlate_delta_head("response.function_call_arguments.delta"),
+    sluice_xlate_delta_head("response.reasoning_summary_text.delta")
+};
 
 
 int
@@ -106,15 +124,11 @@ sluice_xlate_responses_object(sluice_xlate_stream_t *st, const char *status,
 {
     json_t  *r;
 
-    if (st->output == NULL) {
-        st->output = json_array();
-    }
-
-    r = json_pack("{s:s, s:s, s:I, s:s, s:n, s:n, s:s, s:O, s:n}",
+    r = json_pack("{s:s, s:s, s:I, s:s, s:n, s:n, s:s, s:o, s:n}",
                   "id", st->id, "object", "response", "created_at",
                   (json_int_t) st->created, "status", status, "error",
                   "incomplete_details", "model", st->model, "output",
-                  st->output, "usage");
+                  sluice_xlate_responses_output(st), "usage");
 
     if (r && final) {
         json_object_set_new(r, "usage",
@@ -125,9 +139,45 @@ sluice_xlate_responses_object(sluice_xlate_stream_t *st, const char *status,
 }
 
 
+/* the items done so far, read back from the text they are held as */
+static json_t *
+sluice_xlate_responses_output(sluice_xlate_stream_t *st)
+{
+    json_t        *o;
+    sluice_buf_t   b;
+
+    sluice_buf_init(&b);
+
+    o = (sluice_buf_append(&b, "[", 1) != 0
+         || sluice_buf_append(&b, st->items.data, st->items.len) != 0
+         || sluice_buf_append(&b, "]", 1) != 0)
+        ? NULL : json_loadb(b.data, b.len, 0, NULL);
+
+    sluice_buf_free(&b);
+
+    return o;
+}
+
+
+/* an item done, held as text for response.completed */
+static int
+sluice_xlate_responses_hold(sluice_xlate_stream_t *st, json_t *item)
+{
+    if (st->items.len && sluice_buf_append(&st->items, ",", 1) != 0) {
+        return -1;
+    }
+
+    return sluice_xlate_dump(item, &st->items);
+}
+
+
 static int
 sluice_xlate_responses_created(sluice_xlate_stream_t *st)
 {
+    if (sluice_xlate_fast(st)) {
+        return sluice_xlate_responses_out_created(st);
+    }
+
     if (sluice_xlate_responses_emit(st, "response.created",
             json_pack("{s:o}", "response",
                       sluice_xlate_responses_object(st, "in_progress", 0)))
@@ -154,6 +204,10 @@ sluice_xlate_responses_added(sluice_xlate_stream_t *st,
     sluice_buf_reset(&st->input);
     memset(&st->ff, 0, sizeof(sluice_xlate_freeform_t));
     st->tool_custom = 0;
+
+    if (sluice_xlate_fast(st)) {
+        return sluice_xlate_responses_out_added(st, ev);
+    }
 
     if (sluice_xlate_responses_emit(st, "response.output_item.added",
             json_pack("{s:I, s:o}", "output_index", index, "item",
@@ -183,43 +237,74 @@ sluice_xlate_responses_added(sluice_xlate_stream_t *st,
 }
 
 
-/* the item as announced; remembers its ids */
+/* the item as announced */
 static json_t *
 sluice_xlate_responses_new_item(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev)
 {
-    char         call[64];
-    const char  *id, *name;
+    const char  *ns;
+
+    if (sluice_xlate_responses_item_open(st, ev, &ns) != 0) {
+        return NULL;
+    }
 
     if (ev->kind == SLUICE_XLATE_TEXT) {
-        sluice_xlate_rand_id(st->item_id, sizeof(st->item_id), "msg_");
         return json_pack("{s:s, s:s, s:s, s:s, s:[]}", "type", "message",
                          "id", st->item_id, "status", "in_progress", "role",
                          "assistant", "content");
     }
 
     if (ev->kind == SLUICE_XLATE_THINKING) {
-        sluice_xlate_rand_id(st->item_id, sizeof(st->item_id), "rs_");
         return json_pack("{s:s, s:s, s:[]}", "type", "reasoning", "id",
                          st->item_id, "summary");
+    }
+
+    if (st->tool_custom) {
+        return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s}", "type",
+                         "custom_tool_call", "id", st->item_id, "call_id",
+                         st->tool_id.data, "name", st->tool_name.data,
+                         "namespace", ns, "input", "");
+    }
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s, s:s}", "type",
+                     "function_call", "id", st->item_id, "call_id",
+                     st->tool_id.data, "name", st->tool_name.data,
+                     "namespace", ns, "arguments", "", "status",
+                     "in_progress");
+}
+
+
+/*
+ * Opens a block's item: makes its id and, for a call, remembers what its
+ * done events need again (tool_id, tool_name, tool_ns, tool_custom):
+ * the caller's own custom or namespaced tool when the call is of one.
+ * *ns is the namespace the item announces (NULL: none).  0, or -1 when
+ * out of memory.
+ */
+int
+sluice_xlate_responses_item_open(sluice_xlate_stream_t *st,
+    const sluice_xlate_ev_t *ev, const char **ns)
+{
+    char                 call[64];
+    const char          *id, *name;
+    sluice_xlate_tool_t  tool;
+
+    *ns = NULL;
+
+    if (ev->kind == SLUICE_XLATE_TEXT) {
+        sluice_xlate_rand_id(st->item_id, sizeof(st->item_id), "msg_");
+        return 0;
+    }
+
+    if (ev->kind == SLUICE_XLATE_THINKING) {
+        sluice_xlate_rand_id(st->item_id, sizeof(st->item_id), "rs_");
+        return 0;
     }
 
     sluice_xlate_rand_id(call, sizeof(call), "call_");
 
     id = (ev->id && ev->id[0]) ? ev->id : call;
     name = ev->name ? ev->name : "";
-
-    return sluice_xlate_responses_call_item(st, id, name);
-}
-
-
-/* a function_call, or the caller's own custom or namespaced tool's call */
-static json_t *
-sluice_xlate_responses_call_item(sluice_xlate_stream_t *st, const char *id,
-    const char *name)
-{
-    sluice_xlate_tool_t  tool;
-
     tool.ns = NULL;
 
     if (sluice_xlate_names_find(st->names, name, &tool)) {
@@ -235,23 +320,14 @@ sluice_xlate_responses_call_item(sluice_xlate_stream_t *st, const char *id,
         || sluice_buf_append_str(&st->tool_name, name) != 0
         || (tool.ns && sluice_buf_append_str(&st->tool_ns, tool.ns) != 0))
     {
-        return NULL;
+        return -1;
     }
 
     sluice_xlate_rand_id(st->item_id, sizeof(st->item_id),
                          st->tool_custom ? "ctc_" : "fc_");
+    *ns = tool.ns;
 
-    if (st->tool_custom) {
-        return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s}", "type",
-                         "custom_tool_call", "id", st->item_id, "call_id",
-                         id, "name", name, "namespace", tool.ns, "input",
-                         "");
-    }
-
-    return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s, s:s}", "type",
-                     "function_call", "id", st->item_id, "call_id", id,
-                     "name", name, "namespace", tool.ns, "arguments", "",
-                     "status", "in_progress");
+    return 0;
 }
 
 
@@ -315,35 +391,21 @@ static int
 sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st, int kind,
     const char *text, size_t len)
 {
-    const char  *type;
-
-    type = kind == SLUICE_XLATE_TEXT
-           ? "response.output_text.delta"
-           : kind == SLUICE_XLATE_THINKING
-             ? "response.reasoning_summary_text.delta"
-             : kind == SLUICE_XLATE_TOOL
-               ? "response.function_call_arguments.delta"
-               : "response.custom_tool_call_input.delta";
-
-    sluice_xlate_stream_start(st, "event: ");
-    sluice_xlate_stream_cat(st, type);
-    sluice_xlate_stream_cat(st, "\ndata: {\"type\":\"");
-    sluice_xlate_stream_cat(st, type);
-    sluice_xlate_stream_cat(st, "\",\"sequence_number\":");
+    sluice_xlate_stream_start(st, sluice_xlate_delta_heads[kind]);
     sluice_xlate_stream_cat_int(st, (int64_t) st->seq++);
-    sluice_xlate_stream_cat(st, ",\"item_id\":");
-    sluice_xlate_stream_cat_json(st, st->item_id, strlen(st->item_id));
-    sluice_xlate_stream_cat(st, ",\"output_index\":");
+    sluice_xlate_stream_lit(st, ",\"item_id\":");
+    sluice_xlate_stream_cat_id(st, st->item_id);
+    sluice_xlate_stream_lit(st, ",\"output_index\":");
     sluice_xlate_stream_cat_int(st, (int64_t) st->nblocks - 1);
 
     if (kind == SLUICE_XLATE_TEXT) {
-        sluice_xlate_stream_cat(st, ",\"content_index\":0");
+        sluice_xlate_stream_lit(st, ",\"content_index\":0");
 
     } else if (kind == SLUICE_XLATE_THINKING) {
-        sluice_xlate_stream_cat(st, ",\"summary_index\":0");
+        sluice_xlate_stream_lit(st, ",\"summary_index\":0");
     }
 
-    sluice_xlate_stream_cat(st, ",\"delta\":");
+    sluice_xlate_stream_lit(st, ",\"delta\":");
     sluice_xlate_stream_cat_json(st, text, len);
 
     return sluice_xlate_stream_end_frame(st, kind == SLUICE_XLATE_TEXT
@@ -356,13 +418,31 @@ sluice_xlate_responses_delta_frame(sluice_xlate_stream_t *st, int kind,
 static int
 sluice_xlate_responses_done(sluice_xlate_stream_t *st, const char *status)
 {
+    int          rc;
     json_t      *text, *item;
     json_int_t   index;
 
     index = (json_int_t) st->nblocks - 1;
-    text = (st->block_kind == SLUICE_XLATE_TOOL && st->tool_custom)
-           ? sluice_xlate_responses_input_done(st)
-           : json_stringn(st->acc.data ? st->acc.data : "", st->acc.len);
+
+    if (st->block_kind == SLUICE_XLATE_TOOL && st->tool_custom) {
+        text = sluice_xlate_responses_input_done(st);
+
+    } else if (sluice_xlate_fast(st)) {
+        return sluice_xlate_responses_out_done(st, st->acc.data
+                                                   ? st->acc.data : "",
+                                               st->acc.len, status);
+
+    } else {
+        text = json_stringn(st->acc.data ? st->acc.data : "", st->acc.len);
+    }
+
+    if (text && sluice_xlate_fast(st)) {
+        rc = sluice_xlate_responses_out_done(st, json_string_value(text),
+                                             json_string_length(text),
+                                             status);
+        json_decref(text);
+        return rc;
+    }
 
     if (text == NULL || sluice_xlate_responses_part_done(st, text) != 0) {
         json_decref(text);
@@ -373,7 +453,7 @@ sluice_xlate_responses_done(sluice_xlate_stream_t *st, const char *status)
     item = sluice_xlate_responses_done_item(st, text, status);
     json_decref(text);
 
-    if (item == NULL || json_array_append(st->output, item) != 0) {
+    if (item == NULL || sluice_xlate_responses_hold(st, item) != 0) {
         json_decref(item);
         st->rc = -1;
         return -1;
@@ -475,10 +555,6 @@ sluice_xlate_responses_done_item(sluice_xlate_stream_t *st, json_t *text,
 {
     const char  *ns;
 
-    if (st->output == NULL) {
-        st->output = json_array();
-    }
-
     if (st->block_kind == SLUICE_XLATE_TEXT) {
         return json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:O, s:[]}]}",
                          "type", "message", "id", st->item_id, "status",
@@ -516,6 +592,10 @@ sluice_xlate_responses_completed(sluice_xlate_stream_t *st)
 {
     json_t      *r;
     const char  *reason;
+
+    if (sluice_xlate_fast(st)) {
+        return sluice_xlate_responses_out_completed(st);
+    }
 
     reason = sluice_xlate_responses_reason_encode(st->stop);
     r = sluice_xlate_responses_object(st, reason ? "incomplete"

@@ -15,6 +15,8 @@
 
 static int sluice_xlate_responses_stateful(sluice_xlate_ctx_t *x,
     json_t *in);
+static int sluice_xlate_responses_instr_decode(sluice_xlate_ctx_t *x,
+    json_t *instr, json_t *c);
 static int sluice_xlate_responses_item_decode(sluice_xlate_ctx_t *x,
     json_t *item, json_t *c);
 static int sluice_xlate_responses_msg_decode(sluice_xlate_ctx_t *x,
@@ -36,6 +38,41 @@ static int sluice_xlate_responses_tools_encode(json_t *c, json_t *o);
 static void sluice_xlate_responses_misc_encode(json_t *c, json_t *o);
 
 
+/* what the decoder reads; OpenAI takes null for "not given" */
+static const sluice_xlate_check_t  sluice_xlate_responses_checks[] = {
+    { "input", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_ARR, 0, 0,
+      "a string or an array" },
+    { "instructions",
+      SLUICE_XLATE_T_STR | SLUICE_XLATE_T_ARR | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string or an array" },
+    { "tools", SLUICE_XLATE_T_ARR | SLUICE_XLATE_T_NULL, 0, 0, "an array" },
+    { "tool_choice",
+      SLUICE_XLATE_T_STR | SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string or an object" },
+    { "max_output_tokens", SLUICE_XLATE_T_INT | SLUICE_XLATE_T_NULL, 0, 0,
+      "a non-negative integer" },
+    { "temperature", SLUICE_XLATE_T_NUM | SLUICE_XLATE_T_NULL, 0, 2,
+      "a number from 0 to 2" },
+    { "top_p", SLUICE_XLATE_T_NUM | SLUICE_XLATE_T_NULL, 0, 1,
+      "a number from 0 to 1" },
+    { "parallel_tool_calls", SLUICE_XLATE_T_BOOL | SLUICE_XLATE_T_NULL, 0, 0,
+      "a boolean" },
+    { "user", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_NULL, 0, 0, "a string" },
+    { "stream", SLUICE_XLATE_T_BOOL | SLUICE_XLATE_T_NULL, 0, 0,
+      "a boolean" },
+    { "background", SLUICE_XLATE_T_BOOL | SLUICE_XLATE_T_NULL, 0, 0,
+      "a boolean" },
+    { "reasoning", SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0,
+      "an object" },
+    { "reasoning.effort", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_NULL, 0, 0,
+      "a string" },
+    { "text", SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0, "an object" },
+    { "text.format", SLUICE_XLATE_T_OBJ | SLUICE_XLATE_T_NULL, 0, 0,
+      "an object" },
+    { "text.format.type", SLUICE_XLATE_T_STR, 0, 0, "a string" },
+    { NULL, 0, 0, 0, NULL }
+};
+
 static const sluice_xlate_field_t  sluice_xlate_responses_fields[] = {
     { "max_output_tokens", "max_tokens", SLUICE_XLATE_F_INT },
     { "temperature", "temperature", SLUICE_XLATE_F_NUM },
@@ -51,20 +88,15 @@ sluice_xlate_responses_req_decode(sluice_xlate_ctx_t *x, json_t *in,
     json_t *c)
 {
     size_t   i;
-    json_t  *input, *instr, *item;
+    json_t  *input, *item;
 
-    if (sluice_xlate_responses_stateful(x, in) != SLUICE_XLATE_OK) {
-        return SLUICE_XLATE_ERROR;
-    }
-
-    instr = json_object_get(in, "instructions");
-
-    if (json_is_string(instr) && json_string_length(instr)
-        && sluice_xlate_add_part(sluice_xlate_message(c, "system", 1),
-               sluice_xlate_part_text(json_string_value(instr),
-                                      json_string_length(instr))) != 0)
+    if (sluice_xlate_responses_stateful(x, in) != SLUICE_XLATE_OK
+        || sluice_xlate_check(x, in, sluice_xlate_responses_checks)
+           != SLUICE_XLATE_OK
+        || sluice_xlate_responses_instr_decode(x,
+               json_object_get(in, "instructions"), c) != SLUICE_XLATE_OK)
     {
-        return sluice_xlate_nomem(x->err);
+        return SLUICE_XLATE_ERROR;
     }
 
     input = json_object_get(in, "input");
@@ -114,6 +146,35 @@ sluice_xlate_responses_stateful(sluice_xlate_ctx_t *x, json_t *in)
 
     if (json_is_true(json_object_get(in, "background"))) {
         return sluice_xlate_refuse(x, "field", "background");
+    }
+
+    return SLUICE_XLATE_OK;
+}
+
+
+/* a string, or input items (as a stored prompt gives them back) */
+static int
+sluice_xlate_responses_instr_decode(sluice_xlate_ctx_t *x, json_t *instr,
+    json_t *c)
+{
+    size_t   i;
+    json_t  *item;
+
+    if (json_is_string(instr)) {
+        return json_string_length(instr) == 0
+               || sluice_xlate_add_part(sluice_xlate_message(c, "system", 1),
+                      sluice_xlate_part_text(json_string_value(instr),
+                                             json_string_length(instr)))
+                  == 0
+               ? SLUICE_XLATE_OK : sluice_xlate_nomem(x->err);
+    }
+
+    json_array_foreach(instr, i, item) {
+        if (sluice_xlate_responses_item_decode(x, item, c)
+            != SLUICE_XLATE_OK)
+        {
+            return SLUICE_XLATE_ERROR;
+        }
     }
 
     return SLUICE_XLATE_OK;
@@ -333,6 +394,12 @@ sluice_xlate_responses_choice_decode(sluice_xlate_ctx_t *x, json_t *in,
     type = json_string_value(json_object_get(tc, "type"));
 
     if (json_is_string(tc)) {
+        if (!sluice_xlate_mode_ok(json_string_value(tc))) {
+            return sluice_xlate_invalid(x, "\"tool_choice\" must be \"none\", "
+                                           "\"auto\", \"required\" or an "
+                                           "object");
+        }
+
         json_object_set_new(c, "tool_choice", json_pack("{s:O}", "mode", tc));
 
     } else if (type && (strcmp(type, "function") == 0

@@ -3,6 +3,13 @@
  * is split by sluice_sse, each event is decoded into canonical events,
  * and each canonical event is encoded into the caller's frames at once.
  *
+ * The fast path (on unless SLUICE_XLATE_NO_FAST): an event is read into
+ * a tape (sluice_xlate_tape.c) and decoded from it by the dialect's
+ * fast decoder (sluice_xlate_*_fast.c), and frames are written by hand
+ * (sluice_xlate_frame.c); what the tape or a fast decoder declines is
+ * parsed by jansson and decoded by the dialect's jansson decoder, as
+ * before.  Both ways give the same canonical events and the same bytes.
+ *
  * The core keeps the canonical order sane whatever the upstream sends:
  *
  *   RUNNING:  START  ->  ( BLOCK_START  DELTA*  BLOCK_STOP )*
@@ -15,12 +22,9 @@
  * START gets a START first.  After DONE or FAILED nothing goes out.
  */
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "sluice_json.h"
 #include "sluice_xlate_int.h"
 
 
@@ -32,11 +36,15 @@ typedef int (*sluice_xlate_sse_decode_pt)(sluice_xlate_stream_t *st,
     const sluice_sse_event_t *ev, json_t *data);
 typedef int (*sluice_xlate_sse_encode_pt)(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
+typedef int (*sluice_xlate_sse_fast_pt)(sluice_xlate_stream_t *st,
+    sluice_xlate_tape_t *t);
 
 
 static int sluice_xlate_stream_enter(sluice_xlate_stream_t *st,
     sluice_xlate_emit_pt emit, void *data);
 static int sluice_xlate_stream_sse(void *data, const sluice_sse_event_t *ev);
+static int sluice_xlate_stream_tape(sluice_xlate_stream_t *st,
+    const sluice_sse_event_t *ev);
 static int sluice_xlate_stream_encode(sluice_xlate_stream_t *st,
     const sluice_xlate_ev_t *ev);
 static int sluice_xlate_stream_simple(sluice_xlate_stream_t *st, int type,
@@ -56,6 +64,20 @@ static const sluice_xlate_sse_decode_pt  sluice_xlate_sse_decoders[] = {
     sluice_xlate_responses_sse_decode,
     sluice_xlate_messages_sse_decode
 };
+
+static const sluice_xlate_sse_fast_pt  sluice_xlate_sse_fast[] = {
+    sluice_xlate_chat_sse_fast,
+    sluice_xlate_responses_sse_fast,
+    sluice_xlate_messages_sse_fast
+};
+
+/*
+ * The deepest value each fast decoder reads: a chat call's arguments
+ * (choices[0].delta.tool_calls[i].function.arguments), a responses
+ * usage's cached_tokens (response.usage.input_tokens_details), a
+ * messages usage's counts (message.usage) and a block's input members.
+ */
+static const unsigned  sluice_xlate_sse_depth[] = { 7, 4, 3 };
 
 static const sluice_xlate_sse_encode_pt  sluice_xlate_sse_encoders[] = {
     sluice_xlate_chat_sse_encode,
@@ -115,11 +137,14 @@ sluice_xlate_stream_create_ex(int from, int to, unsigned flags, size_t max,
     sluice_sse_init(&st->sse, max, sluice_xlate_stream_sse, st);
     sluice_usage_init(&st->usage);
     sluice_buf_init(&st->frame);
+    sluice_buf_init(&st->head);
     sluice_buf_init(&st->tool_id);
     sluice_buf_init(&st->tool_name);
     sluice_buf_init(&st->tool_ns);
     sluice_buf_init(&st->input);
     sluice_buf_init(&st->acc);
+    sluice_buf_init(&st->quoted);
+    sluice_buf_init(&st->items);
     sluice_buf_init(&st->up_id);
     sluice_xlate_rand_id(st->id, sizeof(st->id),
                          sluice_xlate_id_prefixes[to]);
@@ -244,13 +269,16 @@ sluice_xlate_stream_destroy(sluice_xlate_stream_t *st)
 
     sluice_sse_free(&st->sse);
     sluice_buf_free(&st->frame);
+    sluice_buf_free(&st->head);
     sluice_buf_free(&st->tool_id);
     sluice_buf_free(&st->tool_name);
     sluice_buf_free(&st->tool_ns);
     sluice_buf_free(&st->input);
     sluice_buf_free(&st->acc);
+    sluice_buf_free(&st->quoted);
+    sluice_buf_free(&st->items);
     sluice_buf_free(&st->up_id);
-    json_decref(st->output);
+    sluice_xlate_tape_destroy(st->tape);
     sluice_xlate_names_free(st->names);
     free(st);
 }
@@ -277,6 +305,13 @@ sluice_xlate_stream_sse(void *data, const sluice_sse_event_t *ev)
         return st->rc;
     }
 
+    if (sluice_xlate_fast(st)
+        && sluice_xlate_stream_tape(st, ev) != SLUICE_XLATE_DECLINED)
+    {
+        return st->rc;
+    }
+
+    st->jansson++;
     json = json_loadb((const char *) ev->data, ev->data_len, 0, &jerr);
 
     if (!json_is_object(json)) {
@@ -291,6 +326,33 @@ sluice_xlate_stream_sse(void *data, const sluice_sse_event_t *ev)
     json_decref(json);
 
     return st->rc;
+}
+
+
+/*
+ * The common events of a stream, read from the tape; SLUICE_XLATE_DECLINED
+ * hands the event to jansson untouched (nothing went out for it).
+ */
+static int
+sluice_xlate_stream_tape(sluice_xlate_stream_t *st,
+    const sluice_sse_event_t *ev)
+{
+    if (st->tape == NULL) {
+        st->tape = sluice_xlate_tape_create();
+
+        if (st->tape == NULL) {
+            return SLUICE_XLATE_DECLINED;
+        }
+    }
+
+    if (sluice_xlate_tape_parse(st->tape, ev->data, ev->data_len,
+                                sluice_xlate_sse_depth[st->from])
+        != 0)
+    {
+        return SLUICE_XLATE_DECLINED;
+    }
+
+    return sluice_xlate_sse_fast[st->from](st, st->tape);
 }
 
 
@@ -588,73 +650,4 @@ sluice_xlate_stream_raw(sluice_xlate_stream_t *st, const char *p, size_t len)
     }
 
     return st->rc;
-}
-
-
-/*
- * The per-token path builds frames without jansson: start, then cat,
- * cat_json (a JSON string, escaped, quotes added) and cat_int, then end
- * emits.  A failed append sticks in st->rc and end reports it.
- */
-void
-sluice_xlate_stream_start(sluice_xlate_stream_t *st, const char *s)
-{
-    sluice_buf_reset(&st->frame);
-    sluice_xlate_stream_cat(st, s);
-}
-
-
-void
-sluice_xlate_stream_cat(sluice_xlate_stream_t *st, const char *s)
-{
-    if (sluice_buf_append_str(&st->frame, s) != 0) {
-        st->rc = -1;
-    }
-}
-
-
-void
-sluice_xlate_stream_cat_json(sluice_xlate_stream_t *st, const char *s,
-    size_t len)
-{
-    size_t         n;
-    sluice_buf_t  *f;
-
-    f = &st->frame;
-    n = sluice_json_escaped_len((const uint8_t *) s, len);
-
-    if (sluice_buf_reserve(f, n + 2) != 0) {
-        st->rc = -1;
-        return;
-    }
-
-    f->data[f->len++] = '"';
-    f->len = (char *) sluice_json_escape((uint8_t *) f->data + f->len,
-                                         (const uint8_t *) s, len)
-             - f->data;
-    f->data[f->len++] = '"';
-    f->data[f->len] = '\0';
-}
-
-
-void
-sluice_xlate_stream_cat_int(sluice_xlate_stream_t *st, int64_t n)
-{
-    char  num[32];
-
-    snprintf(num, sizeof(num), "%" PRId64, n);
-    sluice_xlate_stream_cat(st, num);
-}
-
-
-int
-sluice_xlate_stream_end_frame(sluice_xlate_stream_t *st, const char *s)
-{
-    sluice_xlate_stream_cat(st, s);
-
-    if (st->rc) {
-        return -1;
-    }
-
-    return sluice_xlate_stream_raw(st, st->frame.data, st->frame.len);
 }

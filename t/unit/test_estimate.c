@@ -3,7 +3,9 @@
  * scales, images and documents at a flat price whatever their base64
  * size, tools, tool calls and results, output settings that count
  * nothing, every dialect, invalid and truncated bodies (the same verdict
- * as sluice_json_scan), and the captured client bodies.
+ * as sluice_json_scan), valid JSON that is no request (main members of
+ * the wrong type or given twice, and what is said about them), and the
+ * captured client bodies.
  */
 
 #define _GNU_SOURCE
@@ -52,6 +54,9 @@ static void test_not_text(void);
 static void test_invalid(void);
 static void test_depth(void);
 static void test_truncated(void);
+static void test_types(void);
+static void test_types_kept(void);
+static void test_types_why(void);
 static int fixture_dialect(const char *path);
 static size_t text_bytes(json_t *v, const char *key, int top);
 static long mock_input_tokens(json_t *mock);
@@ -652,6 +657,176 @@ test_truncated(void)
 }
 
 
+/*
+ * Valid JSON whose main members have types no provider takes: refused
+ * (SLUICE_ESTIMATE_REFUSED), though sluice_json_scan accepts them; and
+ * only once the whole body has been read: broken JSON is still -1.
+ */
+static void
+test_types(void)
+{
+    int          all, scanned;
+    size_t       k;
+    const char  *s;
+
+    static const struct {
+        int          dialect;
+        const char  *body;
+    }  bad[] = {
+        { MESSAGES, "{\"messages\":\"hi\"}" },
+        { MESSAGES, "{\"messages\":{\"role\":\"user\",\"content\":\"hi\"}}" },
+        { MESSAGES, "{\"messages\":null}" },
+        { MESSAGES, "{\"messages\":5}" },
+        { MESSAGES, "{\"messages\":[{\"role\":\"user\",\"content\":5}]}" },
+        { MESSAGES, "{\"messages\":[{\"role\":\"user\",\"content\":{}}]}" },
+        { MESSAGES, "{\"messages\":[{\"role\":\"user\",\"content\":null}]}" },
+        { MESSAGES, "{\"messages\":[{\"content\":true,\"role\":\"user\"}]}" },
+        { MESSAGES, "{\"messages\":[{\"role\":\"user\","
+                    "\"c\\u006fntent\":5}]}" },
+        { MESSAGES, "{\"system\":5,\"messages\":[]}" },
+        { MESSAGES, "{\"system\":{\"text\":\"x\"},\"messages\":[]}" },
+        { MESSAGES, "{\"tools\":\"bash\",\"messages\":[]}" },
+        { MESSAGES, "{\"tools\":null,\"messages\":[]}" },
+        { MESSAGES, "{\"messages\":[],\"messages\":[]}" },
+        { MESSAGES, "{\"messages\":[],\"m\\u0065ssages\":[]}" },
+        { MESSAGES, "{\"system\":\"a\",\"messages\":[],\"system\":\"b\"}" },
+        { CHAT, "{\"messages\":\"hi\"}" },
+        { CHAT, "{\"messages\":null}" },
+        { CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":5}]}" },
+        { CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":false}]}" },
+        { CHAT, "{\"messages\":[],\"tools\":{}}" },
+        { CHAT, "{\"messages\":[],\"functions\":\"f\"}" },
+        { CHAT, "{\"messages\":[],\"tools\":[],\"tools\":[]}" },
+        { RESPONSES, "{\"input\":5}" },
+        { RESPONSES, "{\"input\":{\"role\":\"user\",\"content\":\"hi\"}}" },
+        { RESPONSES, "{\"input\":null}" },
+        { RESPONSES, "{\"input\":[{\"role\":\"user\",\"content\":5}]}" },
+        { RESPONSES, "{\"input\":\"a\",\"instructions\":5}" },
+        { RESPONSES, "{\"input\":\"a\",\"instructions\":{}}" },
+        { RESPONSES, "{\"input\":\"a\",\"tools\":\"bash\"}" },
+        { RESPONSES, "{\"input\":\"a\",\"i\\u006eput\":5}" },
+        { RESPONSES, "{\"input\":\"a\",\"input\":\"b\"}" }
+    };
+
+    all = 1;
+    scanned = 1;
+
+    for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        s = bad[k].body;
+
+        if (est(bad[k].dialect, s) != SLUICE_ESTIMATE_REFUSED) {
+            printf("# not refused (%d): %s\n", bad[k].dialect, s);
+            all = 0;
+        }
+
+        scanned &= scan_ok(s, strlen(s));
+    }
+
+    ok(all, "main members of the wrong type, or twice: refused");
+    ok(scanned, "... though they are valid JSON objects");
+
+    ok(est(MESSAGES, "{\"messages\":\"hi\",") == -1
+       && est(CHAT, "{\"messages\":5,\"a\":tru}") == -1
+       && est(RESPONSES, "{\"input\":5}}") == -1,
+       "broken JSON after a wrong type is still invalid JSON (-1)");
+}
+
+
+/* what stays accepted: each dialect's own types, nulls it allows */
+static void
+test_types_kept(void)
+{
+    int          all;
+    size_t       k;
+    const char  *s;
+
+    static const struct {
+        int          dialect;
+        const char  *body;
+    }  good[] = {
+        { MESSAGES, "{\"system\":null,\"messages\":[]}" },
+        { MESSAGES, "{\"system\":[],\"messages\":[{\"role\":\"user\","
+                    "\"content\":[]}],\"tools\":[]}" },
+        { MESSAGES, "{\"messages\":[{\"role\":\"user\",\"content\":[{"
+                    "\"type\":\"tool_result\",\"tool_use_id\":\"t\","
+                    "\"content\":5}]}]}" },
+        { MESSAGES, "{\"messages\":[\"hi\", 5]}" },
+        { MESSAGES, "{\"model\":\"a\",\"zz\":1,\"zz\":2,\"messages\":[]}" },
+        { MESSAGES, "{\"metadata\":5,\"thinking\":\"x\",\"messages\":[]}" },
+        { CHAT, "{\"messages\":[{\"role\":\"assistant\",\"content\":null,"
+                "\"tool_calls\":[]}],\"tools\":null,\"functions\":null}" },
+        { CHAT, "{\"input\":5,\"system\":5}" },
+        { RESPONSES, "{\"input\":[{\"type\":\"reasoning\",\"content\":null,"
+                     "\"summary\":[]},{\"type\":\"function_call_output\","
+                     "\"call_id\":\"c\",\"output\":\"x\"}],"
+                     "\"instructions\":null,\"tools\":null}" },
+        { RESPONSES, "{\"instructions\":[{\"role\":\"developer\","
+                     "\"content\":\"x\"}],\"input\":[]}" },
+        { RESPONSES, "{\"messages\":5}" }
+    };
+
+    all = 1;
+
+    for (k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+        s = good[k].body;
+
+        if (est(good[k].dialect, s) < SLUICE_ESTIMATE_REQUEST) {
+            printf("# refused (%d): %s\n", good[k].dialect, s);
+            all = 0;
+        }
+    }
+
+    ok(all, "the types each dialect takes, and members not read, pass");
+}
+
+
+/* what the estimator says about a body it refuses, and when it is silent */
+static void
+test_types_why(void)
+{
+    char         name[128];
+    size_t       k;
+    int64_t      n;
+    const char  *why;
+
+    static const struct {
+        int          dialect;
+        const char  *body;
+        const char  *why;
+    }  cases[] = {
+        { MESSAGES, "{\"messages\":\"hi\"}",
+          "\"messages\" must be an array" },
+        { MESSAGES, "{\"messages\":[{\"role\":\"user\",\"content\":5}]}",
+          "a message's \"content\" must be a string or an array" },
+        { MESSAGES, "{\"system\":5,\"messages\":\"x\"}",
+          "\"system\" must be a string or an array" },
+        { MESSAGES, "{\"messages\":[],\"messages\":[]}",
+          "duplicate key \"messages\"" },
+        { CHAT, "{\"messages\":[{\"content\":{}}]}",
+          "a message's \"content\" must be a string, an array or null" },
+        { RESPONSES, "{\"input\":\"x\",\"instructions\":5}",
+          "\"instructions\" must be a string or an array" },
+        { RESPONSES, "{\"input\":\"x\",\"tools\":\"t\"}",
+          "\"tools\" must be an array" },
+        { CHAT, "{\"messages\":\"x\"", "not a valid JSON object" },
+        { 7, "{}", "unknown dialect" }
+    };
+
+    for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        why = NULL;
+        n = sluice_estimate_tokens_why(cases[k].dialect, cases[k].body,
+                                       strlen(cases[k].body), &why);
+        snprintf(name, sizeof(name), "why: %s", cases[k].why);
+        ok(n < 0 && why != NULL && strcmp(why, cases[k].why) == 0, name);
+    }
+
+    why = "x";
+    n = sluice_estimate_tokens_why(MESSAGES, "{\"messages\":[]}", 15, &why);
+    ok(n == SLUICE_ESTIMATE_REQUEST && why == NULL,
+       "why: NULL for an estimate");
+}
+
+
 /* the dialect of a captured request path, or -1 */
 static int
 fixture_dialect(const char *path)
@@ -904,6 +1079,9 @@ main(int argc, char **argv)
     test_invalid();
     test_depth();
     test_truncated();
+    test_types();
+    test_types_kept();
+    test_types_why();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     return tap_done();

@@ -88,6 +88,7 @@ static void test_names(void);
 static int names_request(int from, int to, const char *body, int *status,
     sluice_xlate_names_t **names, json_t **out);
 static void test_names_stream(void);
+static void test_bad_bodies(void);
 
 
 static int  test_n;
@@ -1917,6 +1918,75 @@ test_names_stream(void)
     sluice_xlate_stream_destroy(st);
 }
 
+/*
+ * Bodies jansson refuses, in every direction: a 400 that says what and
+ * where, never quoting the body (SECRET stands for what it holds); and
+ * valid JSON that is no object.
+ */
+static void
+test_bad_bodies(void)
+{
+    int                  from, to, all, quiet;
+    size_t               k;
+    sluice_buf_t         out;
+    sluice_xlate_err_t   err;
+
+    static const struct {
+        const char      *body;
+        const char      *says;
+    }  bad[] = {
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"SECRET",
+          "unexpected end" },
+        { "{\"input\":SECRET}", "invalid JSON at byte" },
+        { "{\"input\":\"x\"} SECRET", "trailing data" },
+        { "{\"input\":\"SECRET \\udc00 SECRET\"}", "\\u escape at byte" },
+        { "{\"input\":\"SECRET \\u0000\"}", "\\u0000" },
+        { "{\"input\":\"\xff SECRET\"}", "UTF-8" },
+        { "{\"n\":123456789012345678901234567890}", "out of range" },
+        { "{\"SECRET\":1,\"SECRET\":2}", "duplicate key at byte" },
+        { "{\"input\":[{\"role\":\"user\",\"content\":\"SECRET\","
+          "\"role\":\"SECRET\"}]}", "duplicate key at byte" },
+        { "[{\"SECRET\":1}]", "not a JSON object" },
+        { "\"SECRET\"", "not a JSON object" },
+        { "5", "not a JSON object" },
+        { "", "unexpected end" }
+    };
+
+    all = 1;
+    quiet = 1;
+
+    for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        for (from = 0; from <= SLUICE_XLATE_MESSAGES; from++) {
+            for (to = 0; to <= SLUICE_XLATE_MESSAGES; to++) {
+                if (from == to) {
+                    continue;
+                }
+
+                sluice_buf_init(&out);
+
+                if (sluice_xlate_request(from, to, bad[k].body,
+                                         strlen(bad[k].body), MODEL, &out,
+                                         &err)
+                    != SLUICE_XLATE_ERROR
+                    || err.status != 400
+                    || strcmp(err.code, "invalid-request") != 0
+                    || strstr(err.message, bad[k].says) == NULL)
+                {
+                    printf("# %d -> %d: %s\n", from, to, err.message);
+                    all = 0;
+                }
+
+                quiet &= strstr(err.message, "SECRET") == NULL;
+                sluice_buf_free(&out);
+            }
+        }
+    }
+
+    ok(all, "bodies jansson refuses: 400, saying what and where");
+    ok(quiet, "... and never quoting the body");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -1930,6 +2000,7 @@ main(int argc, char **argv)
     test_limits();
     test_abort_ping();
     test_names();
+    test_bad_bodies();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     printf("1..%d\n", test_n);
