@@ -25,6 +25,7 @@
 #define CTLD_INGEST_CLAIM_IDLE     "120000" /* ms pending at a dead peer */
 #define CTLD_INGEST_STATS_EVERY    60       /* seconds */
 #define CTLD_INGEST_TS_MAX         253402300799999.0  /* 9999-12-31, ms */
+#define CTLD_INGEST_STMT           "ctld_ingest"      /* prepared INSERT */
 
 #define CTLD_INGEST_TEXT    0       /* "" or invalid UTF-8: NULL */
 #define CTLD_INGEST_RID     1       /* required: malformed without */
@@ -41,9 +42,8 @@
 
 typedef struct {
     const char         *field;      /* in the stream record */
-    const char         *column;     /* in usage_events */
+    const char         *column;     /* in usage_events, and the PREPARE */
     int                 type;       /* CTLD_INGEST_* */
-    const char         *cast;       /* SQL around the $n */
 } ctld_ingest_col_t;
 
 /*
@@ -86,9 +86,7 @@ typedef struct {
     time_t                stats_at;
     char                  cursor[64];   /* XAUTOCLAIM */
     ctld_ingest_batch_t  *batch;        /* being inserted and acked */
-    char                 *sql;          /* the INSERT for sql_rows rows */
-    int                   sql_rows;
-    char                 *sql_one;      /* the INSERT for one row */
+    int                   prepared;     /* on this PostgreSQL connection */
     struct event         *retry;        /* Redis reconnect */
     struct event         *resume;       /* after a failure's backoff */
     struct event         *tick;         /* every second: timeouts, claims */
@@ -97,27 +95,55 @@ typedef struct {
 
 
 static const ctld_ingest_col_t  ctld_ingest_cols[CTLD_INGEST_NCOLS] = {
-    { "rid", "request_id", CTLD_INGEST_RID, "$%d" },
-    { "ts", "ts", CTLD_INGEST_TS, "to_timestamp($%d::float8 / 1000)" },
-    { "key", "key_id", CTLD_INGEST_TEXT, "$%d" },
-    { "user", "user_name", CTLD_INGEST_TEXT, "$%d" },
-    { "project", "project_name", CTLD_INGEST_TEXT, "$%d" },
-    { "env", "environment", CTLD_INGEST_TEXT, "$%d" },
-    { "ip", "client_ip", CTLD_INGEST_INET, "$%d::inet" },
-    { "dialect", "dialect", CTLD_INGEST_TEXT, "$%d" },
-    { "endpoint", "endpoint", CTLD_INGEST_TEXT, "$%d" },
-    { "group", "model_group", CTLD_INGEST_TEXT, "$%d" },
-    { "provider", "provider", CTLD_INGEST_TEXT, "$%d" },
-    { "model", "model", CTLD_INGEST_TEXT, "$%d" },
-    { "target", "target", CTLD_INGEST_TEXT, "$%d" },
-    { "status", "status", CTLD_INGEST_INT, "$%d::integer" },
-    { "stream", "stream", CTLD_INGEST_BOOL, "$%d::boolean" },
-    { "in", "input_tokens", CTLD_INGEST_BIGINT, "$%d::bigint" },
-    { "out", "output_tokens", CTLD_INGEST_BIGINT, "$%d::bigint" },
-    { "latency_ms", "latency_ms", CTLD_INGEST_FLOAT, "$%d::float8" },
-    { "ttfb_ms", "ttfb_ms", CTLD_INGEST_FLOAT, "$%d::float8" },
-    { "attempts", "attempts", CTLD_INGEST_INT, "$%d::integer" },
+    { "rid", "request_id", CTLD_INGEST_RID },
+    { "ts", "ts", CTLD_INGEST_TS },
+    { "key", "key_id", CTLD_INGEST_TEXT },
+    { "user", "user_name", CTLD_INGEST_TEXT },
+    { "project", "project_name", CTLD_INGEST_TEXT },
+    { "env", "environment", CTLD_INGEST_TEXT },
+    { "ip", "client_ip", CTLD_INGEST_INET },
+    { "dialect", "dialect", CTLD_INGEST_TEXT },
+    { "endpoint", "endpoint", CTLD_INGEST_TEXT },
+    { "group", "model_group", CTLD_INGEST_TEXT },
+    { "provider", "provider", CTLD_INGEST_TEXT },
+    { "model", "model", CTLD_INGEST_TEXT },
+    { "target", "target", CTLD_INGEST_TEXT },
+    { "status", "status", CTLD_INGEST_INT },
+    { "stream", "stream", CTLD_INGEST_BOOL },
+    { "in", "input_tokens", CTLD_INGEST_BIGINT },
+    { "out", "output_tokens", CTLD_INGEST_BIGINT },
+    { "latency_ms", "latency_ms", CTLD_INGEST_FLOAT },
+    { "ttfb_ms", "ttfb_ms", CTLD_INGEST_FLOAT },
+    { "attempts", "attempts", CTLD_INGEST_INT },
 };
+
+/*
+ * The columns in the order above, from twenty arrays whatever the batch
+ * size, parsed and planned once per connection (a multi-row VALUES list
+ * of twenty casts a row cost PostgreSQL two to three times the CPU per
+ * row).  Each element goes through its column type's input function, ts
+ * is unix ms, a NULL element is NULL.
+ */
+static const char  ctld_ingest_prepare[] =
+    "PREPARE " CTLD_INGEST_STMT " AS "
+    "INSERT INTO usage_events (request_id, ts, key_id, user_name, "
+    "project_name, environment, client_ip, dialect, endpoint, model_group, "
+    "provider, model, target, status, stream, input_tokens, output_tokens, "
+    "latency_ms, ttfb_ms, attempts) "
+    "SELECT request_id, to_timestamp(ts / 1000), key_id, user_name, "
+    "project_name, environment, client_ip, dialect, endpoint, model_group, "
+    "provider, model, target, status, stream, input_tokens, output_tokens, "
+    "latency_ms, ttfb_ms, attempts "
+    "FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], "
+    "$5::text[], $6::text[], $7::inet[], $8::text[], $9::text[], "
+    "$10::text[], $11::text[], $12::text[], $13::text[], $14::integer[], "
+    "$15::boolean[], $16::bigint[], $17::bigint[], $18::float8[], "
+    "$19::float8[], $20::integer[]) "
+    "AS u (request_id, ts, key_id, user_name, project_name, environment, "
+    "client_ip, dialect, endpoint, model_group, provider, model, target, "
+    "status, stream, input_tokens, output_tokens, latency_ms, ttfb_ms, "
+    "attempts) "
+    "ON CONFLICT (request_id) DO NOTHING";
 
 
 static void ctld_ingest_connect(ctld_ingest_t *ing);
@@ -147,13 +173,17 @@ static void ctld_ingest_row(ctld_ingest_batch_t *b, const char *id,
     redisReply *fields, char **arena);
 static const char *ctld_ingest_value(int type, const char *v);
 static void ctld_ingest_insert(ctld_ingest_t *ing);
+static void ctld_ingest_pg_connect(ctld_pg_t *pg, void *arg);
+static void ctld_ingest_prepare_cb(PGresult *res, void *arg);
 static void ctld_ingest_insert_cb(PGresult *res, void *arg);
 static void ctld_ingest_row_cb(PGresult *res, void *arg);
 static void ctld_ingest_ack(ctld_ingest_t *ing);
 static void ctld_ingest_ack_cb(redisAsyncContext *ac, void *r, void *arg);
 static void ctld_ingest_done(ctld_ingest_t *ing);
-static char *ctld_ingest_sql(int nrows);
+static char *ctld_ingest_execute(ctld_ingest_batch_t *b, int first, int n);
+static char *ctld_ingest_quote(char *p, const char *v);
 static int ctld_ingest_data_error(PGresult *res);
+static int ctld_ingest_sqlstate(PGresult *res, const char *state);
 static int ctld_ingest_utf8(const char *s);
 
 
@@ -178,16 +208,17 @@ ctld_ingest_start(ctld_state_t *st)
     ing->retry = evtimer_new(st->base, ctld_ingest_retry_handler, ing);
     ing->resume = evtimer_new(st->base, ctld_ingest_resume_handler, ing);
     ing->tick = event_new(st->base, -1, EV_PERSIST, ctld_ingest_tick, ing);
-    ing->sql_one = ctld_ingest_sql(1);
     ing->pg = ctld_pg_create(st->base, st->conf.database_url, "ingest");
 
     if (ing->retry == NULL || ing->resume == NULL || ing->tick == NULL
-        || ing->sql_one == NULL || ing->pg == NULL)
+        || ing->pg == NULL)
     {
         ctld_log(CTLD_LOG_ERROR, "ingest", "out of memory");
         ctld_ingest_stop(st);
         return CTLD_ERROR;
     }
+
+    ctld_pg_on_connect(ing->pg, ctld_ingest_pg_connect, ing);
 
     tv.tv_sec = 1;
     tv.tv_usec = 0;
@@ -235,8 +266,6 @@ ctld_ingest_stop(ctld_state_t *st)
     }
 
     free(ing->batch);
-    free(ing->sql);
-    free(ing->sql_one);
     free(ing);
     st->ingest = NULL;
 }
@@ -909,40 +938,93 @@ ctld_ingest_value(int type, const char *v)
 }
 
 
-/* One multi-row INSERT; row by row after a data error (b->single). */
+/*
+ * One EXECUTE for the batch, row by row after a data error (b->single).
+ * The statement is prepared ahead of it on the same connection when that
+ * connection may not have it yet: every new connection starts without,
+ * and a query made while connecting runs on the new one.
+ */
 static void
 ctld_ingest_insert(ctld_ingest_t *ing)
 {
     ctld_ingest_batch_t  *b;
-    int                   rc;
+    ctld_pg_cb            cb;
+    char                 *sql;
+    int                   first, n, rc;
 
     b = ing->batch;
 
     if (b->single && b->next < b->nrows) {
-        rc = ctld_pg_query(ing->pg, ing->sql_one, CTLD_INGEST_NCOLS,
-                           b->vals + (size_t) b->next * CTLD_INGEST_NCOLS,
-                           ctld_ingest_row_cb, ing);
+        first = b->next;
+        n = 1;
+        cb = ctld_ingest_row_cb;
 
     } else if (!b->single && b->nrows > 0) {
-        if (ing->sql_rows != b->nrows) {
-            free(ing->sql);
-            ing->sql = ctld_ingest_sql(b->nrows);
-            ing->sql_rows = (ing->sql != NULL) ? b->nrows : 0;
-        }
-
-        rc = (ing->sql == NULL) ? CTLD_ERROR
-             : ctld_pg_query(ing->pg, ing->sql, b->nrows * CTLD_INGEST_NCOLS,
-                             b->vals, ctld_ingest_insert_cb, ing);
+        first = 0;
+        n = b->nrows;
+        cb = ctld_ingest_insert_cb;
 
     } else {
         ctld_ingest_ack(ing);       /* all inserted, or all malformed */
         return;
     }
 
+    rc = CTLD_OK;
+
+    if (!ing->prepared || !ctld_pg_connected(ing->pg)) {
+        rc = ctld_pg_query(ing->pg, ctld_ingest_prepare, 0, NULL,
+                           ctld_ingest_prepare_cb, ing);
+    }
+
+    sql = (rc == CTLD_OK) ? ctld_ingest_execute(b, first, n) : NULL;
+
+    /* pg.c keeps its own copy */
+    rc = (sql == NULL) ? CTLD_ERROR
+                       : ctld_pg_query(ing->pg, sql, 0, NULL, cb, ing);
+    free(sql);
+
     if (rc != CTLD_OK) {
         ctld_ingest_done(ing);
         ctld_ingest_fail(ing);
     }
+}
+
+
+/* Called before anything queued runs on a new connection. */
+static void
+ctld_ingest_pg_connect(ctld_pg_t *pg, void *arg)
+{
+    ctld_ingest_t  *ing;
+
+    (void) pg;
+    ing = arg;
+
+    ing->prepared = 0;
+}
+
+
+static void
+ctld_ingest_prepare_cb(PGresult *res, void *arg)
+{
+    ctld_ingest_t  *ing;
+
+    ing = arg;
+
+    if (ing->stopping || res == NULL) {
+        return;                     /* the EXECUTE queued behind fails too */
+    }
+
+    /* 42P05: a pooler's server connection kept it from an earlier client */
+    if (PQresultStatus(res) == PGRES_COMMAND_OK
+        || ctld_ingest_sqlstate(res, "42P05"))
+    {
+        ing->prepared = 1;
+        return;
+    }
+
+    /* the EXECUTE behind it fails too, and the batch is tried again */
+    ctld_log(CTLD_LOG_ERROR, "ingest", "PREPARE " CTLD_INGEST_STMT ": %s",
+             PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 }
 
 
@@ -967,6 +1049,10 @@ ctld_ingest_insert_cb(PGresult *res, void *arg)
     }
 
     ing->stats.failures++;
+
+    if (res != NULL && ctld_ingest_sqlstate(res, "26000")) {
+        ing->prepared = 0;          /* deallocated under us: prepare again */
+    }
 
     if (res != NULL && ctld_ingest_data_error(res)) {
         ctld_log(CTLD_LOG_ERROR, "ingest", "insert of %d rows: %s; "
@@ -1006,11 +1092,16 @@ ctld_ingest_row_cb(PGresult *res, void *arg)
 
     } else if (res != NULL && ctld_ingest_data_error(res)) {
         ing->stats.rejected++;
-        ctld_log(CTLD_LOG_ERROR, "ingest", "usage record %s rejected: %s",
+        /* the rid may be what is too long */
+        ctld_log(CTLD_LOG_ERROR, "ingest", "usage record %.64s rejected: %s",
                  b->vals[(size_t) b->next * CTLD_INGEST_NCOLS],
                  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 
     } else {
+        if (res != NULL && ctld_ingest_sqlstate(res, "26000")) {
+            ing->prepared = 0;
+        }
+
         ctld_log(CTLD_LOG_ERROR, "ingest", "insert failed: %s",
                  res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                      : "no connection");
@@ -1104,14 +1195,32 @@ ctld_ingest_done(ctld_ingest_t *ing)
 }
 
 
+/*
+ * EXECUTE ctld_ingest(E'{"v",NULL,...}', ...): per column, an array of
+ * rows first .. first + n - 1, as text for the string constant.  Every
+ * value is quoted in the array, so commas, braces, blanks and the word
+ * NULL are data; SQL NULL is the bare word.
+ */
 static char *
-ctld_ingest_sql(int nrows)
+ctld_ingest_execute(ctld_ingest_batch_t *b, int first, int n)
 {
-    char    *sql, *p;
-    size_t   size;
-    int      r, c;
+    const char  **row;
+    size_t        size;
+    char         *sql, *p;
+    int           r, c;
 
-    size = 512 + (size_t) nrows * CTLD_INGEST_NCOLS * 48;
+    size = sizeof("EXECUTE " CTLD_INGEST_STMT "()")
+           + CTLD_INGEST_NCOLS * sizeof(", E'{}'");
+
+    /* a byte takes 4 at most (a backslash), plus the quotes and a comma */
+    for (r = first; r < first + n; r++) {
+        row = b->vals + (size_t) r * CTLD_INGEST_NCOLS;
+
+        for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
+            size += (row[c] != NULL) ? 4 * strlen(row[c]) + 3
+                                     : sizeof("NULL,");
+        }
+    }
 
     sql = malloc(size);
     if (sql == NULL) {
@@ -1119,33 +1228,80 @@ ctld_ingest_sql(int nrows)
         return NULL;
     }
 
-    p = sql + sprintf(sql, "INSERT INTO usage_events (");
+    p = sql + sprintf(sql, "EXECUTE " CTLD_INGEST_STMT "(");
 
     for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
-        p += sprintf(p, "%s%s", c ? ", " : "", ctld_ingest_cols[c].column);
-    }
+        p += sprintf(p, "%sE'{", c ? ", " : "");
 
-    p += sprintf(p, ") VALUES ");
+        for (r = first; r < first + n; r++) {
+            if (r > first) {
+                *p++ = ',';
+            }
 
-    for (r = 0; r < nrows; r++) {
-        p += sprintf(p, "%s(", r ? ", " : "");
-
-        for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
-            p += sprintf(p, "%s", c ? ", " : "");
-            p += sprintf(p, ctld_ingest_cols[c].cast,
-                         r * CTLD_INGEST_NCOLS + c + 1);
+            p = ctld_ingest_quote(p, b->vals[(size_t) r * CTLD_INGEST_NCOLS
+                                             + c]);
         }
 
-        *p++ = ')';
+        *p++ = '}';
+        *p++ = '\'';
     }
 
-    sprintf(p, " ON CONFLICT (request_id) DO NOTHING");
+    strcpy(p, ")");
 
     return sql;
 }
 
 
-/* data exception (22) or integrity violation (23): retrying won't help */
+/*
+ * One array element inside an E'' string constant: the array wants a
+ * quote or a backslash behind a backslash, the constant wants every
+ * backslash doubled and a single quote twice.  So " is \\", \ is
+ * \\\\, ' is ''.  v is UTF-8 (checked): no byte of a multibyte
+ * character is one of these.
+ */
+static char *
+ctld_ingest_quote(char *p, const char *v)
+{
+    if (v == NULL) {
+        memcpy(p, "NULL", 4);
+        return p + 4;
+    }
+
+    *p++ = '"';
+
+    for ( /* void */ ; *v != '\0'; v++) {
+        switch (*v) {
+
+        case '"':
+            memcpy(p, "\\\\\"", 3);
+            p += 3;
+            break;
+
+        case '\\':
+            memcpy(p, "\\\\\\\\", 4);
+            p += 4;
+            break;
+
+        case '\'':
+            *p++ = '\'';
+            *p++ = '\'';
+            break;
+
+        default:
+            *p++ = *v;
+        }
+    }
+
+    *p++ = '"';
+
+    return p;
+}
+
+
+/*
+ * Retrying won't help: a data exception (22), an integrity violation
+ * (23), a program limit (54: a value too long for an index entry).
+ */
 static int
 ctld_ingest_data_error(PGresult *res)
 {
@@ -1154,7 +1310,19 @@ ctld_ingest_data_error(PGresult *res)
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
     return state != NULL && (strncmp(state, "22", 2) == 0
-                             || strncmp(state, "23", 2) == 0);
+                             || strncmp(state, "23", 2) == 0
+                             || strncmp(state, "54", 2) == 0);
+}
+
+
+static int
+ctld_ingest_sqlstate(PGresult *res, const char *state)
+{
+    const char  *s;
+
+    s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return s != NULL && strcmp(s, state) == 0;
 }
 
 
