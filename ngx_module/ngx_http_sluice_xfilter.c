@@ -1,8 +1,9 @@
 /*
  * The answer side of translation, when the caller's dialect is not the
  * target's.  A stream is translated event by event as it arrives
- * (sluice_xlate_stream): each upstream buffer is consumed at once and the
- * caller's frames leave in copies, flushed.  Anything else (a JSON answer
+ * (sluice_xlate_stream): each upstream buffer is consumed as it comes
+ * (unless the caller stopped reading) and the caller's frames leave in
+ * copies, flushed.  Anything else (a JSON answer
  * or an error of any status) is held whole, with its header, translated
  * once complete and sent with the status and length of the translation.
  */
