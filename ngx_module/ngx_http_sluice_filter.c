@@ -675,12 +675,25 @@ ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit)
 static void
 ngx_http_sluice_filter_tokens(ngx_http_sluice_filter_ctx_t *f)
 {
-    if (f->usage.in >= 0) {
-        f->sctx->in_tokens = (ngx_int_t) f->usage.in;
+    ngx_http_sluice_filter_usage(f->sctx, &f->usage);
+}
+
+
+/* the counts the provider reported go to the request's usage record */
+void
+ngx_http_sluice_filter_usage(ngx_http_sluice_ctx_t *ctx,
+    const sluice_usage_t *u)
+{
+    if (u == NULL) {
+        return;
     }
 
-    if (f->usage.out >= 0) {
-        f->sctx->out_tokens = (ngx_int_t) f->usage.out;
+    if (u->in >= 0) {
+        ctx->in_tokens = (ngx_int_t) u->in;
+    }
+
+    if (u->out >= 0) {
+        ctx->out_tokens = (ngx_int_t) u->out;
     }
 }
 

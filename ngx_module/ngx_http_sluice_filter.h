@@ -8,10 +8,15 @@
 
 
 #include "ngx_http_sluice.h"
+#include "sluice_usage_json.h"
 
 
 typedef struct ngx_http_sluice_xfilter_s  ngx_http_sluice_xfilter_t;
 
+
+/* token counts found (NULL: none) into the usage record's fields */
+void ngx_http_sluice_filter_usage(ngx_http_sluice_ctx_t *ctx,
+    const sluice_usage_t *u);
 
 /* the filters after ours */
 ngx_int_t ngx_http_sluice_filter_next_header(ngx_http_request_t *r);

@@ -64,8 +64,6 @@ static int ngx_http_sluice_xfilter_emit(void *data, const char *p,
     size_t len);
 static ngx_int_t ngx_http_sluice_xfilter_output(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_uint_t last);
-static void ngx_http_sluice_xfilter_tokens(ngx_http_sluice_ctx_t *ctx,
-    const sluice_usage_t *u);
 
 
 /*
@@ -207,7 +205,7 @@ ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
         r->buffered &= ~NGX_HTTP_SLUICE_XF_BUFFERED;
     }
 
-    ngx_http_sluice_xfilter_tokens(xf->sctx,
+    ngx_http_sluice_filter_usage(xf->sctx,
                                    sluice_xlate_stream_usage(xf->stream));
 
     if (last && sluice_xlate_stream_state(xf->stream) == SLUICE_XLATE_FAILED
@@ -304,7 +302,7 @@ ngx_http_sluice_xfilter_answer(ngx_http_request_t *r,
                                   xf->body.len, ctx->names, &xf->answer,
                                   &usage, &err);
 
-    ngx_http_sluice_xfilter_tokens(ctx, &usage);
+    ngx_http_sluice_filter_usage(ctx, &usage);
 
     if (rc == SLUICE_XLATE_ERROR) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -526,22 +524,4 @@ ngx_http_sluice_xfilter_output(ngx_http_request_t *r,
     xf->cur = NULL;
 
     return rc;
-}
-
-
-static void
-ngx_http_sluice_xfilter_tokens(ngx_http_sluice_ctx_t *ctx,
-    const sluice_usage_t *u)
-{
-    if (u == NULL) {
-        return;
-    }
-
-    if (u->in >= 0) {
-        ctx->in_tokens = (ngx_int_t) u->in;
-    }
-
-    if (u->out >= 0) {
-        ctx->out_tokens = (ngx_int_t) u->out;
-    }
 }

@@ -174,7 +174,6 @@ static size_t sluice_estimate_plain(const uint8_t *p, size_t i, size_t len);
 static int sluice_estimate_string(sluice_estimate_t *e,
     sluice_estimate_str_t *s);
 static int sluice_estimate_escape(sluice_estimate_t *e, size_t *narrow);
-static int sluice_estimate_utf8(sluice_estimate_t *e);
 static int sluice_estimate_number(sluice_estimate_t *e);
 static size_t sluice_estimate_digits(sluice_estimate_t *e);
 static int sluice_estimate_literal(sluice_estimate_t *e, const char *lit,
@@ -991,7 +990,7 @@ sluice_estimate_plain(const uint8_t *p, size_t i, size_t len)
 static int
 sluice_estimate_string(sluice_estimate_t *e, sluice_estimate_str_t *s)
 {
-    size_t   wide, narrow;
+    size_t   n, wide, narrow;
     uint8_t  b;
 
     s->start = e->i;
@@ -1015,9 +1014,13 @@ sluice_estimate_string(sluice_estimate_t *e, sluice_estimate_str_t *s)
         }
 
         if (b >= 0x80) {
-            if (sluice_estimate_utf8(e) != 0) {
+            n = sluice_json_utf8_len(e->p + e->i, e->len - e->i);
+
+            if (n == 0) {
                 return -1;
             }
+
+            e->i += n;
             wide++;
             continue;
         }
@@ -1078,53 +1081,6 @@ sluice_estimate_escape(sluice_estimate_t *e, size_t *narrow)
     default:
         return -1;
     }
-}
-
-
-/* one multi-byte UTF-8 sequence at e->i (first byte >= 0x80) */
-static int
-sluice_estimate_utf8(sluice_estimate_t *e)
-{
-    size_t    n, k;
-    uint8_t   b;
-    uint32_t  cp, min;
-
-    b = e->p[e->i];
-
-    if (b >= 0xc2 && b <= 0xdf) {
-        n = 1; cp = b & 0x1f; min = 0x80;
-
-    } else if (b >= 0xe0 && b <= 0xef) {
-        n = 2; cp = b & 0x0f; min = 0x800;
-
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        n = 3; cp = b & 0x07; min = 0x10000;
-
-    } else {
-        return -1;
-    }
-
-    if (e->len - e->i <= n) {
-        return -1;
-    }
-
-    for (k = 1; k <= n; k++) {
-        b = e->p[e->i + k];
-
-        if ((b & 0xc0) != 0x80) {
-            return -1;
-        }
-
-        cp = (cp << 6) | (b & 0x3f);
-    }
-
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return -1;
-    }
-
-    e->i += n + 1;
-
-    return 0;
 }
 
 

@@ -55,7 +55,7 @@ static int sluice_json_fail(sluice_json_cur_t *c, const char *reason);
  * 1 for the bytes a string may hold as they are (printable ASCII but the
  * quote and the backslash): the string loop skips runs of them cheaply.
  */
-static const uint8_t  sluice_json_plain[256] = {
+const uint8_t  sluice_json_plain[256] = {
     ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -68,7 +68,6 @@ static const uint8_t  sluice_json_escapes[256] = {
     ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
     ['r'] = 1, ['t'] = 1
 };
-static unsigned sluice_json_hex4(const uint8_t *p);
 static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
     size_t len);
 #if defined(__SSE2__)
@@ -128,40 +127,86 @@ sluice_json_ws_run(sluice_json_cur_t *c)
 static int
 sluice_json_utf8(sluice_json_cur_t *c)
 {
-    uint8_t   b;
-    uint32_t  cp, min;
+    size_t   n, need;
+    uint8_t  b;
+
+    n = sluice_json_utf8_len(c->p + c->i, c->len - c->i);
+
+    if (n == 0) {
+        b = c->p[c->i];
+        need = (b >= 0xf0) ? 4 : (b >= 0xe0) ? 3 : 2;
+
+        return sluice_json_fail(c, (b >= 0xc2 && b <= 0xf4
+                                    && c->len - c->i < need)
+                                   ? "truncated UTF-8" : "invalid UTF-8");
+    }
+
+    c->i += n;
+    return 0;
+}
+
+
+size_t
+sluice_json_utf8_len(const uint8_t *p, size_t len)
+{
     size_t    n, k;
+    uint32_t  cp, min;
 
-    b = c->p[c->i];
-
-    if (b >= 0xc2 && b <= 0xdf) {
-        n = 1; cp = b & 0x1f; min = 0x80;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        n = 2; cp = b & 0x0f; min = 0x800;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        n = 3; cp = b & 0x07; min = 0x10000;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2; cp = p[0] & 0x1f; min = 0x80;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3; cp = p[0] & 0x0f; min = 0x800;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4; cp = p[0] & 0x07; min = 0x10000;
     } else {
-        return sluice_json_fail(c, "invalid UTF-8");
+        return 0;
     }
 
-    if (c->i + n >= c->len) {
-        return sluice_json_fail(c, "truncated UTF-8");
+    if (len < n) {
+        return 0;
     }
 
-    for (k = 1; k <= n; k++) {
-        b = c->p[c->i + k];
-        if ((b & 0xc0) != 0x80) {
-            return sluice_json_fail(c, "invalid UTF-8");
+    for (k = 1; k < n; k++) {
+        if ((p[k] & 0xc0) != 0x80) {
+            return 0;
         }
-        cp = (cp << 6) | (b & 0x3f);
+        cp = (cp << 6) | (p[k] & 0x3f);
     }
 
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return sluice_json_fail(c, "invalid UTF-8");
+        return 0;
     }
 
-    c->i += n + 1;
-    return 0;
+    return n;
+}
+
+
+size_t
+sluice_json_utf8_put(uint8_t *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        out[0] = (uint8_t) (0xc0 | (cp >> 6));
+        out[1] = (uint8_t) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        out[0] = (uint8_t) (0xe0 | (cp >> 12));
+        out[1] = (uint8_t) (0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (uint8_t) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    out[0] = (uint8_t) (0xf0 | (cp >> 18));
+    out[1] = (uint8_t) (0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (uint8_t) (0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (uint8_t) (0x80 | (cp & 0x3f));
+    return 4;
 }
 
 
@@ -1058,7 +1103,7 @@ sluice_json_skim(const uint8_t *p, size_t len, sluice_json_member_t *members,
 }
 
 
-static unsigned
+unsigned
 sluice_json_hex4(const uint8_t *p)
 {
     unsigned  v, k;
@@ -1122,21 +1167,7 @@ sluice_json_string_decode(const uint8_t *p, size_t len, uint8_t *out,
             }
         }
 
-        if (cp < 0x80) {
-            out[o++] = (uint8_t) cp;
-        } else if (cp < 0x800) {
-            out[o++] = (uint8_t) (0xc0 | (cp >> 6));
-            out[o++] = (uint8_t) (0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out[o++] = (uint8_t) (0xe0 | (cp >> 12));
-            out[o++] = (uint8_t) (0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (uint8_t) (0x80 | (cp & 0x3f));
-        } else {
-            out[o++] = (uint8_t) (0xf0 | (cp >> 18));
-            out[o++] = (uint8_t) (0x80 | ((cp >> 12) & 0x3f));
-            out[o++] = (uint8_t) (0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (uint8_t) (0x80 | (cp & 0x3f));
-        }
+        o += sluice_json_utf8_put(out + o, cp);
     }
 
     return (ssize_t) o;

@@ -68,6 +68,19 @@ int sluice_json_skim(const uint8_t *p, size_t len,
 ssize_t sluice_json_string_decode(const uint8_t *p, size_t len,
     uint8_t *out, size_t cap);
 
+/*
+ * Primitives shared by the other one-pass JSON readers (the estimator,
+ * the translators' event parser and frame writer): 1 for the bytes a
+ * string holds as they are (printable ASCII but '"' and '\\'); the value
+ * of 4 hex digits (already checked); the length (2 to 4) of the UTF-8
+ * sequence at p as RFC 3629 (and jansson) accept it, 0 when invalid or
+ * cut short; cp written as UTF-8 at out, returning its length.
+ */
+extern const uint8_t  sluice_json_plain[256];
+unsigned sluice_json_hex4(const uint8_t *p);
+size_t sluice_json_utf8_len(const uint8_t *p, size_t len);
+size_t sluice_json_utf8_put(uint8_t *out, uint32_t cp);
+
 /* Length of s once escaped as a JSON string body (without quotes). */
 size_t sluice_json_escaped_len(const uint8_t *s, size_t len);
 

@@ -63,14 +63,6 @@ static const sluice_usage_field_t  sluice_usage_fields[] = {
 };
 
 
-/* where the usage object sits: root.<outer>.usage, outer NULL = root */
-static const char  *sluice_usage_outer[] = {
-    NULL,           /* chat, responses and messages bodies, chunks */
-    "response",     /* responses stream: response.completed etc. */
-    "message",      /* messages stream: message_start */
-};
-
-
 void
 sluice_usage_init(sluice_usage_t *u)
 {
@@ -235,7 +227,8 @@ sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
     size_t                 i, base;
     sluice_json_member_t  *outer;
 
-    for (i = 0; i < sizeof(sluice_usage_outer) / sizeof(char *); i++) {
+    /* root.usage (bodies, chunks), then response.usage, message.usage */
+    for (i = SLUICE_USAGE_M_USAGE; i <= SLUICE_USAGE_M_MESSAGE; i++) {
         outer = &root[i];
 
         if (outer->type != SLUICE_JSON_OBJECT) {

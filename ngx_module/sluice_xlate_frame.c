@@ -13,21 +13,10 @@
  */
 
 #include <string.h>
+#include "sluice_json.h"
 #include "sluice_xlate_int.h"
 
 
-static size_t sluice_xlate_utf8_len(const uint8_t *p, size_t len);
-
-
-/* the bytes jansson dumps as they are, below 0x80 */
-static const uint8_t  sluice_xlate_frame_plain[128] = {
-    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-};
 
 
 void
@@ -218,7 +207,7 @@ sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len)
             c = p[i];
 
             if (c < 0x80) {
-                if (!sluice_xlate_frame_plain[c]) {
+                if (!sluice_json_plain[c]) {
                     break;
                 }
 
@@ -226,7 +215,7 @@ sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len)
                 continue;
             }
 
-            n = sluice_xlate_utf8_len(p + i, len - i);
+            n = sluice_json_utf8_len(p + i, len - i);
 
             if (n == 0) {
                 return -1;
@@ -265,46 +254,6 @@ sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len)
     }
 
     return sluice_buf_append(b, "\"", 1);
-}
-
-
-/* the length of the UTF-8 sequence at p, 0 when invalid (as jansson) */
-static size_t
-sluice_xlate_utf8_len(const uint8_t *p, size_t len)
-{
-    size_t    n, k;
-    uint32_t  cp, min;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2; cp = p[0] & 0x1f; min = 0x80;
-
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3; cp = p[0] & 0x0f; min = 0x800;
-
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4; cp = p[0] & 0x07; min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if (n > len) {
-        return 0;
-    }
-
-    for (k = 1; k < n; k++) {
-        if ((p[k] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-
-    return n;
 }
 
 

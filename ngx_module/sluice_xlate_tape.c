@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "sluice_json.h"
 #include "sluice_xlate_int.h"
 
 
@@ -28,25 +29,11 @@ static inline const uint8_t *sluice_xlate_tape_string(const uint8_t *q,
     const uint8_t *end, int key, int *esc);
 static const uint8_t *sluice_xlate_tape_escape(const uint8_t *q,
     const uint8_t *end);
-static const uint8_t *sluice_xlate_tape_utf8(const uint8_t *q,
-    const uint8_t *end);
 static const uint8_t *sluice_xlate_tape_number(const uint8_t *q,
     const uint8_t *end, int *integer);
 static int sluice_xlate_tape_hex(const uint8_t *p);
-static unsigned sluice_xlate_tape_hex4(const uint8_t *p);
 static size_t sluice_xlate_tape_decode(const uint8_t *p, size_t len,
     char *out);
-
-
-/* the bytes a string holds as they are: printable ASCII, no '"' or '\' */
-static const uint8_t  sluice_xlate_tape_plain[256] = {
-    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-};
 
 
 /* blanks skipped; compact JSON has none, so one look mostly */
@@ -362,6 +349,7 @@ static inline const uint8_t *
 sluice_xlate_tape_string(const uint8_t *q, const uint8_t *end, int key,
     int *esc)
 {
+    size_t    n;
     uint8_t   c;
     uint64_t  w, x;
 
@@ -388,7 +376,7 @@ sluice_xlate_tape_string(const uint8_t *q, const uint8_t *end, int key,
         }
 #endif
 
-        while (q < end && sluice_xlate_tape_plain[*q]) {
+        while (q < end && sluice_json_plain[*q]) {
             q++;
         }
 
@@ -407,7 +395,8 @@ sluice_xlate_tape_string(const uint8_t *q, const uint8_t *end, int key,
             q = sluice_xlate_tape_escape(q, end);
 
         } else if (c >= 0x80) {
-            q = sluice_xlate_tape_utf8(q, end);
+            n = sluice_json_utf8_len(q, end - q);
+            q = n ? q + n : NULL;
 
         } else {
             return NULL;
@@ -450,7 +439,7 @@ sluice_xlate_tape_escape(const uint8_t *q, const uint8_t *end)
         return NULL;
     }
 
-    cp = sluice_xlate_tape_hex4(q + 2);
+    cp = sluice_json_hex4(q + 2);
 
     if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
         return NULL;
@@ -467,50 +456,11 @@ sluice_xlate_tape_escape(const uint8_t *q, const uint8_t *end)
         return NULL;
     }
 
-    lo = sluice_xlate_tape_hex4(q + 8);
+    lo = sluice_json_hex4(q + 8);
 
     return (lo >= 0xdc00 && lo <= 0xdfff) ? q + 12 : NULL;
 }
 
-
-/* one multi-byte UTF-8 sequence, checked as jansson checks it */
-static const uint8_t *
-sluice_xlate_tape_utf8(const uint8_t *q, const uint8_t *end)
-{
-    size_t    n, k;
-    uint32_t  cp, min;
-
-    if (q[0] >= 0xc2 && q[0] <= 0xdf) {
-        n = 2; cp = q[0] & 0x1f; min = 0x80;
-
-    } else if (q[0] >= 0xe0 && q[0] <= 0xef) {
-        n = 3; cp = q[0] & 0x0f; min = 0x800;
-
-    } else if (q[0] >= 0xf0 && q[0] <= 0xf4) {
-        n = 4; cp = q[0] & 0x07; min = 0x10000;
-
-    } else {
-        return NULL;
-    }
-
-    if ((size_t) (end - q) < n) {
-        return NULL;
-    }
-
-    for (k = 1; k < n; k++) {
-        if ((q[k] & 0xc0) != 0x80) {
-            return NULL;
-        }
-
-        cp = (cp << 6) | (q[k] & 0x3f);
-    }
-
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return NULL;
-    }
-
-    return q + n;
-}
 
 
 /*
@@ -579,18 +529,6 @@ sluice_xlate_tape_hex(const uint8_t *p)
 }
 
 
-static unsigned
-sluice_xlate_tape_hex4(const uint8_t *p)
-{
-    unsigned  v, k;
-
-    for (v = 0, k = 0; k < 4; k++) {
-        v = v * 16 + (p[k] <= '9' ? (unsigned) (p[k] - '0')
-                                  : (unsigned) ((p[k] | 0x20) - 'a' + 10));
-    }
-
-    return v;
-}
 
 
 /*
@@ -859,34 +797,17 @@ sluice_xlate_tape_decode(const uint8_t *p, size_t len, char *out)
         default: out[o++] = (char) p[i - 1]; continue;
         }
 
-        cp = sluice_xlate_tape_hex4(p + i);
+        cp = sluice_json_hex4(p + i);
         i += 4;
 
         /* the parse saw the low half of a pair follow */
         if (cp >= 0xd800 && cp <= 0xdbff) {
             cp = 0x10000 + ((cp - 0xd800) << 10)
-                 + (sluice_xlate_tape_hex4(p + i + 2) - 0xdc00);
+                 + (sluice_json_hex4(p + i + 2) - 0xdc00);
             i += 6;
         }
 
-        if (cp < 0x80) {
-            out[o++] = (char) cp;
-
-        } else if (cp < 0x800) {
-            out[o++] = (char) (0xc0 | (cp >> 6));
-            out[o++] = (char) (0x80 | (cp & 0x3f));
-
-        } else if (cp < 0x10000) {
-            out[o++] = (char) (0xe0 | (cp >> 12));
-            out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (char) (0x80 | (cp & 0x3f));
-
-        } else {
-            out[o++] = (char) (0xf0 | (cp >> 18));
-            out[o++] = (char) (0x80 | ((cp >> 12) & 0x3f));
-            out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-            out[o++] = (char) (0x80 | (cp & 0x3f));
-        }
+        o += sluice_json_utf8_put((uint8_t *) out + o, cp);
     }
 
     return o;
