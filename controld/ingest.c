@@ -11,7 +11,7 @@
 #include "ingest.h"
 
 
-#define CTLD_INGEST_COUNT          "500"
+#define CTLD_INGEST_COUNT          "100"     /* entries: groups of up to 64 */
 #define CTLD_INGEST_BLOCK_MS       "1000"
 #define CTLD_INGEST_BACKOFF_MAX    10       /* seconds */
 #define CTLD_INGEST_CONNECT_TIME   5        /* seconds to connect to Redis */

@@ -27,6 +27,7 @@
 typedef struct {
     int                 nids;
     int                 nrows;
+    int                 nbad;       /* malformed records, not rows */
     int                 single;     /* inserting row by row */
     int                 next;       /* row by row: the row to insert */
     const char        **ids;

@@ -25,6 +25,9 @@
 #define CTLD_INGEST_FLOAT   6
 #define CTLD_INGEST_BOOL    7       /* never NULL: "1" true, else false */
 
+/* a format 2 record: twenty values of "0:" at least */
+#define CTLD_INGEST_MIN_RECORD  (2 * CTLD_INGEST_NCOLS)
+
 
 typedef struct {
     const char         *field;      /* in the stream record */
@@ -33,8 +36,19 @@ typedef struct {
 } ctld_ingest_col_t;
 
 
+static redisReply *ctld_ingest_field(redisReply *fields, const char *name);
+static int ctld_ingest_group(redisReply *fields);
 static void ctld_ingest_row(ctld_ingest_batch_t *b, const char *id,
     redisReply *fields, char **arena);
+static void ctld_ingest_records(ctld_ingest_batch_t *b, const char *id,
+    redisReply *fields, char **arena);
+static const char *ctld_ingest_netstring(const char *p, const char *last,
+    size_t *len);
+static const char **ctld_ingest_row_start(ctld_ingest_batch_t *b);
+static void ctld_ingest_set(const char **vals, int c, const char *v,
+    size_t len, char **arena);
+static void ctld_ingest_row_end(ctld_ingest_batch_t *b, const char *id,
+    const char **vals, char **arena);
 static const char *ctld_ingest_value(int type, const char *v);
 static char *ctld_ingest_quote(char *p, const char *v);
 static int ctld_ingest_utf8(const char *s);
@@ -61,6 +75,20 @@ static const ctld_ingest_col_t  ctld_ingest_cols[CTLD_INGEST_NCOLS] = {
     { "latency_ms", "latency_ms", CTLD_INGEST_FLOAT },
     { "ttfb_ms", "ttfb_ms", CTLD_INGEST_FLOAT },
     { "attempts", "attempts", CTLD_INGEST_INT },
+};
+
+/*
+ * A format 2 record's values, in the order of docs/CONTRACTS.md (the
+ * module's): their columns above.
+ */
+static const int  ctld_ingest_order[CTLD_INGEST_NCOLS] = {
+    1,      /* ts */
+    0,      /* rid */
+    2, 3, 4, 5, 6, 7,       /* key user project env ip dialect */
+    9, 10, 11, 12,          /* group provider model target */
+    13, 14, 15, 16,         /* status stream in out */
+    17, 18, 19,             /* latency_ms ttfb_ms attempts */
+    8       /* endpoint */
 };
 
 /*
@@ -96,19 +124,19 @@ ctld_ingest_batch_t *
 ctld_ingest_batch(ctld_ingest_t *ing, redisReply *entries)
 {
     ctld_ingest_batch_t  *b;
-    redisReply           *e, *f;
-    size_t                i, j, n, size;
+    redisReply           *e, *f, *r;
+    size_t                i, j, n, rows, size;
     char                 *arena;
 
     n = entries->elements;
+    rows = 0;
+    size = sizeof(ctld_ingest_batch_t) + n * sizeof(char *);
 
     /* a row's strings are never longer than the entry's, plus a ts */
-    size = sizeof(ctld_ingest_batch_t)
-           + n * (CTLD_INGEST_NCOLS + 1) * sizeof(char *);
-
     for (i = 0; i < n; i++) {
         e = entries->element[i];
         size += 32;
+        rows++;
 
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) {
             continue;
@@ -121,7 +149,18 @@ ctld_ingest_batch(ctld_ingest_t *ing, redisReply *entries)
         for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++) {
             size += f->element[j]->len + 1;
         }
+
+        /* a group: each record takes 40 bytes at least */
+        r = ctld_ingest_field(f, "r");
+
+        if (r != NULL && ctld_ingest_group(f)) {
+            rows += r->len / CTLD_INGEST_MIN_RECORD;
+            size += (r->len / CTLD_INGEST_MIN_RECORD)
+                    * (CTLD_INGEST_NCOLS + 32);
+        }
     }
+
+    size += rows * CTLD_INGEST_NCOLS * sizeof(char *);
 
     b = calloc(1, size);
     if (b == NULL) {
@@ -131,7 +170,7 @@ ctld_ingest_batch(ctld_ingest_t *ing, redisReply *entries)
 
     b->ids = (const char **) (b + 1);
     b->vals = b->ids + n;
-    arena = (char *) (b->vals + n * CTLD_INGEST_NCOLS);
+    arena = (char *) (b->vals + rows * CTLD_INGEST_NCOLS);
 
     for (i = 0; i < n; i++) {
         e = entries->element[i];
@@ -146,13 +185,52 @@ ctld_ingest_batch(ctld_ingest_t *ing, redisReply *entries)
         arena += e->element[0]->len + 1;
         b->nids++;
 
-        ctld_ingest_row(b, b->ids[b->nids - 1], e->element[1], &arena);
+        if (ctld_ingest_group(e->element[1])) {
+            ctld_ingest_records(b, b->ids[b->nids - 1], e->element[1],
+                                &arena);
+
+        } else {
+            ctld_ingest_row(b, b->ids[b->nids - 1], e->element[1], &arena);
+        }
     }
 
-    ing->stats.rows += b->nids;
-    ing->stats.malformed += b->nids - b->nrows;
+    ing->stats.rows += b->nrows + b->nbad;
+    ing->stats.malformed += b->nbad;
 
     return b;
+}
+
+
+/* the value of field name in an entry's field list, or NULL */
+static redisReply *
+ctld_ingest_field(redisReply *fields, const char *name)
+{
+    size_t  k;
+
+    for (k = 0; fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements;
+         k += 2)
+    {
+        if (fields->element[k]->type == REDIS_REPLY_STRING
+            && fields->element[k + 1]->type == REDIS_REPLY_STRING
+            && strcmp(fields->element[k]->str, name) == 0)
+        {
+            return fields->element[k + 1];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* 1 for an entry of format 2: v 2 n <records> r <records' bytes> */
+static int
+ctld_ingest_group(redisReply *fields)
+{
+    redisReply  *v;
+
+    v = ctld_ingest_field(fields, "v");
+
+    return v != NULL && strcmp(v->str, "2") == 0;
 }
 
 
@@ -165,16 +243,12 @@ static void
 ctld_ingest_row(ctld_ingest_batch_t *b, const char *id, redisReply *fields,
     char **arena)
 {
-    const char  **vals, *v;
+    const char  **vals;
     redisReply   *name, *val;
-    size_t        k, len;
+    size_t        k;
     int           c;
 
-    vals = b->vals + (size_t) b->nrows * CTLD_INGEST_NCOLS;
-
-    for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
-        vals[c] = NULL;
-    }
+    vals = ctld_ingest_row_start(b);
 
     /* nil fields: the entry was trimmed from the stream while pending */
     for (k = 0; fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements;
@@ -190,21 +264,146 @@ ctld_ingest_row(ctld_ingest_batch_t *b, const char *id, redisReply *fields,
         }
 
         for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
-            if (strcmp(ctld_ingest_cols[c].field, name->str) != 0) {
-                continue;
-            }
-
-            v = ctld_ingest_value(ctld_ingest_cols[c].type, val->str);
-
-            if (v == val->str) {
-                vals[c] = strcpy(*arena, v);
-                *arena += val->len + 1;
-
-            } else {
-                vals[c] = v;
+            if (strcmp(ctld_ingest_cols[c].field, name->str) == 0) {
+                ctld_ingest_set(vals, c, val->str, val->len, arena);
             }
         }
     }
+
+    ctld_ingest_row_end(b, id, vals, arena);
+}
+
+
+/*
+ * The records of a group entry: each is the twenty values of
+ * ctld_ingest_order as "<length>:<bytes>".  A record cut short or
+ * misframed ends the entry: the records before it are rows, the rest
+ * (as many as "n" says) count as malformed.
+ */
+static void
+ctld_ingest_records(ctld_ingest_batch_t *b, const char *id,
+    redisReply *fields, char **arena)
+{
+    const char  **vals, *p, *last;
+    redisReply   *r, *nr;
+    long          want, got;
+    size_t        len;
+    int           i;
+
+    r = ctld_ingest_field(fields, "r");
+    nr = ctld_ingest_field(fields, "n");
+    want = (nr != NULL) ? atol(nr->str) : 0;
+
+    p = (r != NULL) ? r->str : "";
+    last = p + ((r != NULL) ? r->len : 0);
+
+    for (got = 0; p < last; got++) {
+        vals = ctld_ingest_row_start(b);
+
+        for (i = 0; i < CTLD_INGEST_NCOLS; i++) {
+            p = ctld_ingest_netstring(p, last, &len);
+
+            if (p == NULL) {
+                goto bad;
+            }
+
+            ctld_ingest_set(vals, ctld_ingest_order[i], p, len, arena);
+            p += len;
+        }
+
+        ctld_ingest_row_end(b, id, vals, arena);
+    }
+
+    if (got == want) {
+        return;
+    }
+
+bad:
+
+    ctld_log(CTLD_LOG_WARN, "ingest", "entry %s: record %ld of %ld is "
+             "malformed; acked, %ld rows", id, got + 1, want, got);
+
+    b->nbad += (want > got) ? want - got : 1;
+}
+
+
+/* "<digits>:" at p: the bytes after the colon, *len of them, or NULL */
+static const char *
+ctld_ingest_netstring(const char *p, const char *last, size_t *len)
+{
+    size_t  n;
+    int     digits;
+
+    n = 0;
+
+    for (digits = 0; p < last && *p >= '0' && *p <= '9'; p++, digits++) {
+        n = n * 10 + (*p - '0');
+
+        if (digits > 6) {
+            return NULL;
+        }
+    }
+
+    if (digits == 0 || p == last || *p != ':' || (size_t) (last - p - 1) < n)
+    {
+        return NULL;
+    }
+
+    *len = n;
+
+    return p + 1;
+}
+
+
+/* the next row's values, all NULL */
+static const char **
+ctld_ingest_row_start(ctld_ingest_batch_t *b)
+{
+    const char  **vals;
+    int           c;
+
+    vals = b->vals + (size_t) b->nrows * CTLD_INGEST_NCOLS;
+
+    for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
+        vals[c] = NULL;
+    }
+
+    return vals;
+}
+
+
+/* column c: v (len bytes) copied, or what ctld_ingest_value() makes of it */
+static void
+ctld_ingest_set(const char **vals, int c, const char *v, size_t len,
+    char **arena)
+{
+    char        *s;
+    const char  *ok;
+
+    s = memcpy(*arena, v, len);
+    s[len] = '\0';
+
+    ok = ctld_ingest_value(ctld_ingest_cols[c].type, s);
+
+    if (ok == s) {
+        *arena += len + 1;
+    }
+
+    vals[c] = ok;
+}
+
+
+/*
+ * Fills in what the entry left out: the time from the stream id, stream
+ * false.  Without a rid the record is malformed: logged, counted and
+ * acked, but not a row.
+ */
+static void
+ctld_ingest_row_end(ctld_ingest_batch_t *b, const char *id,
+    const char **vals, char **arena)
+{
+    size_t  len;
+    int     c;
 
     for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
         if (vals[c] != NULL) {
@@ -214,8 +413,9 @@ ctld_ingest_row(ctld_ingest_batch_t *b, const char *id, redisReply *fields,
         switch (ctld_ingest_cols[c].type) {
 
         case CTLD_INGEST_RID:
-            ctld_log(CTLD_LOG_WARN, "ingest", "entry %s has no rid: "
-                     "malformed, acked without a row", id);
+            ctld_log(CTLD_LOG_WARN, "ingest", "entry %s has a record "
+                     "without a rid: malformed, acked without a row", id);
+            b->nbad++;
             return;
 
         case CTLD_INGEST_TS:

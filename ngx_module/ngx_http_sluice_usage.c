@@ -1,8 +1,9 @@
 /*
- * Usage records: one XADD per gateway request, built in the LOG phase,
- * queued per worker and pipelined to Redis over a non-blocking nginx
- * connection in batches (up to 512 records, none waiting more than
- * 50 ms); spooled to a file while Redis is away and replayed later.
+ * Usage records: one record per gateway request, built in the LOG phase
+ * into the worker's open group (ngx_http_sluice_usage_record.c), up to
+ * 64 records per XADD; the XADDs are queued per worker and pipelined to
+ * Redis over a non-blocking nginx connection, none waiting more than
+ * 50 ms; spooled to a file while Redis is away and replayed later.
  */
 
 #include "ngx_http_sluice_usage.h"
@@ -18,68 +19,22 @@
 #define NGX_HTTP_SLUICE_USAGE_IOV        64
 
 /*
- * Records leave together: a batch is written once it holds BATCH records
- * (or half the queue) or its first record waited FLUSH ms.  One write
- * instead of one per request spares the worker, Redis and the ingest
- * behind it most of their per-record work (Redis serves the waiting
- * XREADGROUP once per batch, controld inserts the batch in one
- * statement): measured, the pipeline's CPU per request fell from 260 to
- * 60 us at one connection.  A record reaches Redis at most FLUSH ms
- * later than it would have.
+ * Records leave together: a group is sealed and written once it holds
+ * GROUP records or its first record waited FLUSH ms.  One XADD of many
+ * records instead of one per request spares the worker, Redis and the
+ * ingest behind it most of their per-record work (measured: the XADD
+ * alone went from about 4.7 to 0.4 us of Redis CPU per record, and
+ * controld reads three fields per entry instead of forty-two).  A
+ * record reaches Redis at most FLUSH ms later than it would have.
  */
 #define NGX_HTTP_SLUICE_USAGE_FLUSH      50     /* ms */
-#define NGX_HTTP_SLUICE_USAGE_BATCH      512
-
-/* record buffers up to BLOCK bytes are reused, at most BLOCKS kept free */
-#define NGX_HTTP_SLUICE_USAGE_BLOCK      1024
-#define NGX_HTTP_SLUICE_USAGE_BLOCKS     256
 
 /* reply bytes held until a reply is complete */
 #define NGX_HTTP_SLUICE_USAGE_IN         4096
 
 
-/* the record's fields, in CONTRACTS.md order */
-enum {
-    NGX_HTTP_SLUICE_U_V = 0,
-    NGX_HTTP_SLUICE_U_TS,
-    NGX_HTTP_SLUICE_U_RID,
-    NGX_HTTP_SLUICE_U_KEY,
-    NGX_HTTP_SLUICE_U_USER,
-    NGX_HTTP_SLUICE_U_PROJECT,
-    NGX_HTTP_SLUICE_U_ENV,
-    NGX_HTTP_SLUICE_U_IP,
-    NGX_HTTP_SLUICE_U_DIALECT,
-    NGX_HTTP_SLUICE_U_GROUP,
-    NGX_HTTP_SLUICE_U_PROVIDER,
-    NGX_HTTP_SLUICE_U_MODEL,
-    NGX_HTTP_SLUICE_U_TARGET,
-    NGX_HTTP_SLUICE_U_STATUS,
-    NGX_HTTP_SLUICE_U_STREAM,
-    NGX_HTTP_SLUICE_U_IN,
-    NGX_HTTP_SLUICE_U_OUT,
-    NGX_HTTP_SLUICE_U_LATENCY,
-    NGX_HTTP_SLUICE_U_TTFB,
-    NGX_HTTP_SLUICE_U_ATTEMPTS,
-    NGX_HTTP_SLUICE_U_ENDPOINT,
-    NGX_HTTP_SLUICE_U_N
-};
-
-static ngx_int_t ngx_http_sluice_usage_template(
-    ngx_http_sluice_usage_t *u, ngx_log_t *log);
-static ngx_int_t ngx_http_sluice_usage_format(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec);
-static void ngx_http_sluice_usage_values(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, ngx_str_t *v, u_char *buf);
-static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
-    int64_t n);
-static ngx_inline size_t ngx_http_sluice_usage_bulk_len(size_t n);
-static ngx_inline u_char *ngx_http_sluice_usage_bulk(u_char *p,
-    ngx_str_t *v);
 static void ngx_http_sluice_usage_kick(ngx_http_sluice_usage_t *u);
 static void ngx_http_sluice_usage_flush(ngx_event_t *ev);
-static ngx_uint_t ngx_http_sluice_usage_status(ngx_http_request_t *r);
-static void ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
-    ngx_http_sluice_usage_rec_t *rec);
 static void ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
 static void ngx_http_sluice_usage_tick(ngx_event_t *ev);
@@ -99,55 +54,11 @@ static ngx_int_t ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u,
 static ngx_http_sluice_usage_t  ngx_http_sluice_usage;
 
 
-/*
- * The bytes every XADD of this worker shares, built in init_process:
- * the head ("*<argc>", XADD, the stream, MAXLEN ~ <n>, "*") and each
- * field name as a bulk string.
- */
-static ngx_str_t  ngx_http_sluice_usage_head;
-static ngx_str_t  ngx_http_sluice_usage_segs[NGX_HTTP_SLUICE_U_N];
-static size_t     ngx_http_sluice_usage_fixed;
-
-
-static ngx_str_t  ngx_http_sluice_usage_names[] = {
-    ngx_string("v"),
-    ngx_string("ts"),
-    ngx_string("rid"),
-    ngx_string("key"),
-    ngx_string("user"),
-    ngx_string("project"),
-    ngx_string("env"),
-    ngx_string("ip"),
-    ngx_string("dialect"),
-    ngx_string("group"),
-    ngx_string("provider"),
-    ngx_string("model"),
-    ngx_string("target"),
-    ngx_string("status"),
-    ngx_string("stream"),
-    ngx_string("in"),
-    ngx_string("out"),
-    ngx_string("latency_ms"),
-    ngx_string("ttfb_ms"),
-    ngx_string("attempts"),
-    ngx_string("endpoint"),
-};
-
-
-/* indexed by NGX_HTTP_SLUICE_CHAT / _RESPONSES / _MESSAGES */
-static ngx_str_t  ngx_http_sluice_usage_dialects[] = {
-    ngx_string("chat"),
-    ngx_string("responses"),
-    ngx_string("messages"),
-};
-
-
 ngx_int_t
 ngx_http_sluice_usage_log_handler(ngx_http_request_t *r)
 {
     ngx_http_sluice_ctx_t        *ctx;
     ngx_http_sluice_usage_t      *u;
-    ngx_http_sluice_usage_rec_t   rec;
 
     ctx = ngx_http_sluice_get_ctx(r);
 
@@ -163,183 +74,47 @@ ngx_http_sluice_usage_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    if (ngx_http_sluice_usage_format(r, ctx, &rec) != NGX_OK) {
+    if (ngx_http_sluice_usage_record(u, r, ctx) != NGX_OK) {
         u->stats.dropped++;
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: usage record could not be formatted");
         return NGX_OK;
     }
 
-    ngx_http_sluice_usage_push(u, &rec);
+    u->records++;
+    u->stats.queued++;
 
-    return NGX_OK;
-}
-
-
-/* XADD <stream> [MAXLEN ~ <n>] * <field> <value> ...: the constant parts */
-static ngx_int_t
-ngx_http_sluice_usage_template(ngx_http_sluice_usage_t *u, ngx_log_t *log)
-{
-    char                         *p;
-    u_char                       *buf;
-    size_t                        len;
-    u_char                        maxlen[NGX_INT_T_LEN];
-    ngx_str_t                     ml, *seg, *name;
-    ngx_uint_t                    i, argc;
-    ngx_http_sluice_main_conf_t  *mcf;
-
-    mcf = u->mcf;
-
-    ml.data = maxlen;
-    ml.len = ngx_sprintf(maxlen, "%ui", mcf->maxlen) - maxlen;
-
-    argc = 3 + (mcf->maxlen ? 3 : 0) + 2 * NGX_HTTP_SLUICE_U_N;
-
-    len = 1 + NGX_INT_T_LEN + 2 + sluice_resp_bulk_len(4)
-          + sluice_resp_bulk_len(mcf->stream.len) + sluice_resp_bulk_len(6)
-          + sluice_resp_bulk_len(1) + sluice_resp_bulk_len(ml.len)
-          + sluice_resp_bulk_len(1);
-
-    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
-        len += sluice_resp_bulk_len(ngx_http_sluice_usage_names[i].len);
+    if (u->open.n >= NGX_HTTP_SLUICE_USAGE_GROUP) {
+        ngx_http_sluice_usage_seal(u);
+        return NGX_OK;
     }
 
-    buf = ngx_alloc(len, log);
-    if (buf == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = sluice_resp_array((char *) buf, argc);
-    p = sluice_resp_bulk(p, "XADD", 4);
-    p = sluice_resp_bulk(p, (char *) mcf->stream.data, mcf->stream.len);
-
-    if (mcf->maxlen) {
-        p = sluice_resp_bulk(p, "MAXLEN", 6);
-        p = sluice_resp_bulk(p, "~", 1);
-        p = sluice_resp_bulk(p, (char *) ml.data, ml.len);
-    }
-
-    p = sluice_resp_bulk(p, "*", 1);
-
-    ngx_http_sluice_usage_head.data = buf;
-    ngx_http_sluice_usage_head.len = (u_char *) p - buf;
-    ngx_http_sluice_usage_fixed = ngx_http_sluice_usage_head.len;
-
-    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
-        seg = &ngx_http_sluice_usage_segs[i];
-        name = &ngx_http_sluice_usage_names[i];
-
-        seg->data = (u_char *) p;
-        p = sluice_resp_bulk(p, (char *) name->data, name->len);
-        seg->len = (u_char *) p - seg->data;
-
-        ngx_http_sluice_usage_fixed += seg->len;
+    if (!u->flush.timer_set) {
+        ngx_add_timer(&u->flush, NGX_HTTP_SLUICE_USAGE_FLUSH);
     }
 
     return NGX_OK;
-}
-
-
-/* the head, then each field's name and value, into a reused buffer */
-static ngx_int_t
-ngx_http_sluice_usage_format(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, ngx_http_sluice_usage_rec_t *rec)
-{
-    u_char      *p;
-    size_t       len;
-    u_char       buf[NGX_HTTP_SLUICE_U_N * NGX_INT64_LEN];
-    ngx_str_t    v[NGX_HTTP_SLUICE_U_N], *seg;
-    ngx_uint_t   i;
-
-    ngx_http_sluice_usage_values(r, ctx, v, buf);
-
-    len = ngx_http_sluice_usage_fixed;
-
-    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
-        len += ngx_http_sluice_usage_bulk_len(v[i].len);
-    }
-
-    rec->cmd = ngx_http_sluice_usage_rec_alloc(&ngx_http_sluice_usage, len);
-    if (rec->cmd == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(rec->cmd, ngx_http_sluice_usage_head.data,
-                   ngx_http_sluice_usage_head.len);
-
-    for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
-        seg = &ngx_http_sluice_usage_segs[i];
-        p = ngx_cpymem(p, seg->data, seg->len);
-        p = ngx_http_sluice_usage_bulk(p, &v[i]);
-    }
-
-    rec->len = len;
-
-    if ((size_t) (p - (u_char *) rec->cmd) != len) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "sluice: usage record is %uz bytes, %uz expected",
-                      (size_t) (p - (u_char *) rec->cmd), len);
-        ngx_http_sluice_usage_rec_free(&ngx_http_sluice_usage, rec);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/* "$<n>\r\n" value "\r\n": field values are short, lengths mostly < 100 */
-static ngx_inline size_t
-ngx_http_sluice_usage_bulk_len(size_t n)
-{
-    return (n < 10) ? 6 + n
-           : (n < 100) ? 7 + n : sluice_resp_bulk_len(n);
-}
-
-
-static ngx_inline u_char *
-ngx_http_sluice_usage_bulk(u_char *p, ngx_str_t *v)
-{
-    size_t  n;
-
-    n = v->len;
-    *p++ = '$';
-
-    if (n < 10) {
-        *p++ = (u_char) ('0' + n);
-
-    } else if (n < 100) {
-        *p++ = (u_char) ('0' + n / 10);
-        *p++ = (u_char) ('0' + n % 10);
-
-    } else {
-        p = (u_char *) sluice_resp_u64((char *) p, n);
-    }
-
-    *p++ = CR;
-    *p++ = LF;
-
-    p = ngx_cpymem(p, v->data, n);
-
-    *p++ = CR;
-    *p++ = LF;
-
-    return p;
 }
 
 
 /*
- * Record buffers: up to BLOCK bytes they come from a per-worker free
- * list, so the request path does not go to malloc in the steady state.
+ * Record buffers: BLOCK bytes come from a per-worker free list, so the
+ * request path does not go to malloc in the steady state; a longer one
+ * (a record that big, a long command read back from the spool) is its
+ * own allocation.
  */
-char *
-ngx_http_sluice_usage_rec_alloc(ngx_http_sluice_usage_t *u, size_t len)
+u_char *
+ngx_http_sluice_usage_rec_alloc(ngx_http_sluice_usage_t *u, size_t len,
+    size_t *size)
 {
     void  *b;
 
     if (len > NGX_HTTP_SLUICE_USAGE_BLOCK) {
+        *size = len;
         return ngx_alloc(len, &u->log);
     }
 
+    *size = NGX_HTTP_SLUICE_USAGE_BLOCK;
     b = u->blocks;
 
     if (b == NULL) {
@@ -358,135 +133,59 @@ void
 ngx_http_sluice_usage_rec_free(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec)
 {
-    if (rec->len > NGX_HTTP_SLUICE_USAGE_BLOCK
+    if (rec->size != NGX_HTTP_SLUICE_USAGE_BLOCK
         || u->nblocks >= NGX_HTTP_SLUICE_USAGE_BLOCKS)
     {
-        ngx_free(rec->cmd);
+        ngx_free(rec->base);
 
     } else {
-        ngx_memcpy(rec->cmd, &u->blocks, sizeof(void *));
-        u->blocks = rec->cmd;
+        ngx_memcpy(rec->base, &u->blocks, sizeof(void *));
+        u->blocks = rec->base;
         u->nblocks++;
     }
 
+    rec->base = NULL;
     rec->cmd = NULL;
 }
 
 
-/* the field values; numbers are printed into buf; unknown stays empty */
-static void
-ngx_http_sluice_usage_values(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, ngx_str_t *v, u_char *buf)
-{
-    u_char  *p;
-
-    ngx_memzero(v, NGX_HTTP_SLUICE_U_N * sizeof(ngx_str_t));
-
-    ngx_str_set(&v[NGX_HTTP_SLUICE_U_V], "1");
-    ngx_http_sluice_request_id(r, &v[NGX_HTTP_SLUICE_U_RID]);
-    v[NGX_HTTP_SLUICE_U_KEY] = ctx->key_id;
-    v[NGX_HTTP_SLUICE_U_USER] = ctx->user;
-    v[NGX_HTTP_SLUICE_U_PROJECT] = ctx->project;
-    v[NGX_HTTP_SLUICE_U_ENV] = ctx->environment;
-    v[NGX_HTTP_SLUICE_U_IP] = r->connection->addr_text;
-    v[NGX_HTTP_SLUICE_U_GROUP] = ctx->group;
-    v[NGX_HTTP_SLUICE_U_PROVIDER] = ctx->provider;
-    v[NGX_HTTP_SLUICE_U_MODEL] = ctx->model;
-    v[NGX_HTTP_SLUICE_U_TARGET] = ctx->target_id;
-
-    if (ctx->dialect < sizeof(ngx_http_sluice_usage_dialects)
-                       / sizeof(ngx_str_t))
-    {
-        v[NGX_HTTP_SLUICE_U_DIALECT] =
-                                   ngx_http_sluice_usage_dialects[ctx->dialect];
-    }
-
-    /* the path the caller asked for, without arguments */
-    v[NGX_HTTP_SLUICE_U_ENDPOINT] = r->unparsed_uri;
-    p = ngx_strlchr(r->unparsed_uri.data,
-                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
-    if (p) {
-        v[NGX_HTTP_SLUICE_U_ENDPOINT].len = p - r->unparsed_uri.data;
-    }
-
-    p = buf;
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_TS],
-                                  (int64_t) r->start_sec * 1000
-                                  + r->start_msec);
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_STATUS],
-                                  ngx_http_sluice_usage_status(r));
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_STREAM],
-                                  ctx->stream);
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_IN],
-                                  ctx->in_tokens);
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_OUT],
-                                  ctx->out_tokens);
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_LATENCY],
-                                  (int64_t) ngx_http_sluice_elapsed(r));
-    p = ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_TTFB],
-                                  ctx->ttfb ? (int64_t) ctx->ttfb : -1);
-    (void) ngx_http_sluice_usage_num(p, &v[NGX_HTTP_SLUICE_U_ATTEMPTS],
-                                     ctx->attempts);
-}
-
-
 /*
- * The status the caller got; 499 when the caller went away before the
- * answer was complete (nginx leaves a stream's 200 in place, or says 400
- * for a body cut short): the row must not look like a full answer.
+ * The open group becomes a command in the queue; when the queue holds
+ * its share of records already, it goes to the spool (or is counted as
+ * lost) instead.
  */
-static ngx_uint_t
-ngx_http_sluice_usage_status(ngx_http_request_t *r)
+void
+ngx_http_sluice_usage_seal(ngx_http_sluice_usage_t *u)
 {
-    ngx_http_sluice_ctx_t  *ctx;
+    ngx_http_sluice_usage_rec_t  rec;
 
-    if (r->connection->error) {
-        return NGX_HTTP_CLIENT_CLOSED_REQUEST;
+    if (u->flush.timer_set) {
+        ngx_del_timer(&u->flush);
     }
 
-    /* a stream whose provider failed after the 200 went out */
-    ctx = ngx_http_sluice_get_ctx(r);
-    if (ctx && ctx->failed_status) {
-        return ctx->failed_status;
-    }
-
-    return r->err_status ? r->err_status : r->headers_out.status;
-}
-
-
-/* prints n (>= 0) at p into v; a negative n leaves v empty */
-static u_char *
-ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v, int64_t n)
-{
-    if (n < 0) {
-        return p;
-    }
-
-    v->data = p;
-    p = (u_char *) sluice_resp_u64((char *) p, (uint64_t) n);
-    v->len = p - v->data;
-
-    return p;
-}
-
-
-/* takes the record into the queue, or else the spool; frees what it drops */
-static void
-ngx_http_sluice_usage_push(ngx_http_sluice_usage_t *u,
-    ngx_http_sluice_usage_rec_t *rec)
-{
-    if (u->count == u->size) {
-        ngx_http_sluice_usage_keep(u, rec);
-        ngx_http_sluice_usage_rec_free(u, rec);
+    if (u->open.base == NULL) {
         return;
     }
 
-    ngx_http_sluice_usage_enqueue(u, rec);
-    u->stats.queued++;
+    if (u->open.n == 0) {
+        ngx_http_sluice_usage_rec_free(u, &u->open);
+        return;
+    }
+
+    ngx_http_sluice_usage_record_close(u, &rec);
+
+    if (u->count == u->size || u->records > u->mcf->queue) {
+        u->records -= rec.n;
+        ngx_http_sluice_usage_keep(u, &rec);
+        ngx_http_sluice_usage_rec_free(u, &rec);
+        return;
+    }
+
+    ngx_http_sluice_usage_enqueue(u, &rec);
 }
 
 
-/* the queue has room */
+/* the queue has room; records were counted when they were made */
 void
 ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec)
@@ -498,10 +197,7 @@ ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
 }
 
 
-/*
- * Records not yet written leave now when a batch is full or the worker
- * is going away, else when the flush timer fires (at most FLUSH ms).
- */
+/* sealed commands not yet written leave now */
 static void
 ngx_http_sluice_usage_kick(ngx_http_sluice_usage_t *u)
 {
@@ -511,37 +207,25 @@ ngx_http_sluice_usage_kick(ngx_http_sluice_usage_t *u)
         return;
     }
 
-    if (u->count - u->inflight >= NGX_HTTP_SLUICE_USAGE_BATCH
-        || u->count >= u->size / 2
-        || ngx_exiting || ngx_terminate || ngx_quit)
-    {
-        c = u->peer.connection;
+    c = u->peer.connection;
 
-        if (!c->write->posted) {
-            ngx_post_event(c->write, &ngx_posted_events);
-        }
-
-        return;
-    }
-
-    if (!u->flush.timer_set) {
-        ngx_add_timer(&u->flush, NGX_HTTP_SLUICE_USAGE_FLUSH);
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 }
 
 
+/* the first record of the open group waited FLUSH ms */
 static void
 ngx_http_sluice_usage_flush(ngx_event_t *ev)
 {
     ngx_http_sluice_usage_t  *u = ev->data;
 
-    if (u->connected) {
-        ngx_http_sluice_usage_send(u);
-    }
+    ngx_http_sluice_usage_seal(u);
 }
 
 
-/* a record the queue cannot hold: spool it, or count it as lost */
+/* records the queue cannot hold: spool them, or count them as lost */
 static void
 ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec)
@@ -551,20 +235,21 @@ ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
         if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_FULL)) {
             ngx_log_error(NGX_LOG_ERR, &u->log, 0,
                           "sluice: usage queue full (%ui records), "
-                          "spooling to \"%s\"", u->size, u->spool_path);
+                          "spooling to \"%s\"", u->mcf->queue,
+                          u->spool_path);
         }
 
         return;
     }
 
-    u->stats.dropped++;
+    u->stats.dropped += rec->n;
 
     /* the cycle's log: u->log is quietened while Redis is away */
     if (ngx_http_sluice_usage_loud(u, NGX_HTTP_SLUICE_Q_FULL)) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "sluice: usage queue full (%ui records) and the "
                       "spool cannot take more: %ui usage records dropped "
-                      "so far", u->size, u->stats.dropped);
+                      "so far", u->mcf->queue, u->stats.dropped);
     }
 }
 
@@ -623,7 +308,7 @@ ngx_http_sluice_usage_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_sluice_usage_template(u, cycle->log) != NGX_OK) {
+    if (ngx_http_sluice_usage_record_init(u, cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -671,10 +356,8 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&u->tick);
     }
 
-    if (u->flush.timer_set) {
-        ngx_del_timer(&u->flush);
-    }
-
+    /* the open group too; seal() stops the flush timer */
+    ngx_http_sluice_usage_seal(u);
     ngx_http_sluice_usage_close(u);
 
     /* what Redis did not acknowledge goes to the spool: at least once */
@@ -684,8 +367,8 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
         rec = &u->ring[u->head];
 
         if (ngx_http_sluice_usage_spool(u, rec) != NGX_OK) {
-            u->stats.dropped++;
-            lost++;
+            u->stats.dropped += rec->n;
+            lost += rec->n;
         }
 
         ngx_http_sluice_usage_rec_free(u, rec);
@@ -716,8 +399,7 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
 
     ngx_free(u->in);
     ngx_free(u->ring);
-    ngx_free(ngx_http_sluice_usage_head.data);
-    ngx_str_null(&ngx_http_sluice_usage_head);
+    ngx_http_sluice_usage_record_done();
 
     ngx_memzero(u, sizeof(ngx_http_sluice_usage_t));
 }
@@ -837,10 +519,6 @@ ngx_http_sluice_usage_close(ngx_http_sluice_usage_t *u)
     u->woff = 0;
     u->in_len = 0;
 
-    if (u->flush.timer_set) {
-        ngx_del_timer(&u->flush);
-    }
-
     if (!u->on || ngx_exiting || ngx_terminate) {
         return;
     }
@@ -949,10 +627,6 @@ ngx_http_sluice_usage_send(ngx_http_sluice_usage_t *u)
         }
     }
 
-    if (u->inflight == u->count && u->flush.timer_set) {
-        ngx_del_timer(&u->flush);
-    }
-
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
         ngx_http_sluice_usage_close(u);
         return;
@@ -1056,7 +730,7 @@ ngx_http_sluice_usage_read_handler(ngx_event_t *rev)
         ngx_del_timer(rev);
     }
 
-    if (u->spool_seen && u->count <= u->size / 2) {
+    if (u->spool_seen && u->records <= u->mcf->queue / 2) {
         ngx_http_sluice_usage_replay(u);
     }
 
@@ -1119,6 +793,8 @@ static ngx_int_t
 ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u,
     sluice_resp_reply_t *reply)
 {
+    ngx_http_sluice_usage_rec_t  *rec;
+
     if (u->inflight == 0) {
         ngx_log_error(NGX_LOG_ERR, &u->log, 0,
                       "sluice: unexpected reply from redis %V", u->peer.name);
@@ -1137,11 +813,13 @@ ngx_http_sluice_usage_ack(ngx_http_sluice_usage_t *u,
         return NGX_ERROR;
     }
 
-    ngx_http_sluice_usage_rec_free(u, &u->ring[u->head]);
+    rec = &u->ring[u->head];
+    u->records -= rec->n;
+    u->stats.acked += rec->n;
+    ngx_http_sluice_usage_rec_free(u, rec);
     u->head = (u->head + 1) % u->size;
     u->count--;
     u->inflight--;
-    u->stats.acked++;
     u->backoff = NGX_HTTP_SLUICE_USAGE_BACKOFF;
 
     return NGX_OK;

@@ -23,16 +23,31 @@ enum {
 
 
 /*
- * One formatted command; cmd comes from ngx_http_sluice_usage_rec_alloc()
- * and goes back with ngx_http_sluice_usage_rec_free().
+ * A group holds at most GROUP records in BLOCK bytes (a record longer
+ * than a block gets a group of its own); record buffers of BLOCK bytes
+ * are reused, at most BLOCKS kept free.  The spool's replay reads
+ * commands of at most 64 KB.
+ */
+#define NGX_HTTP_SLUICE_USAGE_GROUP      64
+#define NGX_HTTP_SLUICE_USAGE_BLOCK      16384
+#define NGX_HTTP_SLUICE_USAGE_BLOCKS     64
+
+
+/*
+ * One XADD of n records; cmd lies inside base, size bytes from
+ * ngx_http_sluice_usage_rec_alloc(), given back with
+ * ngx_http_sluice_usage_rec_free().
  */
 typedef struct {
     char                          *cmd;
     size_t                         len;
+    u_char                        *base;
+    size_t                         size;
+    ngx_uint_t                     n;
 } ngx_http_sluice_usage_rec_t;
 
 
-/* every record ends up counted in acked, spooled or dropped */
+/* counted in records: each ends up acked, spooled or dropped */
 typedef struct {
     ngx_uint_t                     queued;
     ngx_uint_t                     sent;       /* writes, resends too */
@@ -45,11 +60,14 @@ typedef struct {
 
 
 /*
- * Per worker, created in init_process, freed in exit_process.  The ring
- * holds count records from head; the first inflight of them are written
- * and wait for their reply (Redis answers in order), and woff bytes of
- * the next one are written.  On a disconnect nothing is dropped: the
- * records stay and are written again on the next connection.
+ * Per worker, created in init_process, freed in exit_process.  Records
+ * are written into the open group (open_pos is where the next goes);
+ * sealed, a group is one command in the ring.  The ring holds count
+ * commands from head; the first inflight of them are written and wait
+ * for their reply (Redis answers in order), and woff bytes of the next
+ * one are written.  records counts the records of the ring and the open
+ * group, held to the queue size.  On a disconnect nothing is dropped:
+ * the commands stay and are written again on the next connection.
  */
 typedef struct {
     ngx_http_sluice_main_conf_t   *mcf;
@@ -62,6 +80,10 @@ typedef struct {
     ngx_uint_t                     count;
     ngx_uint_t                     inflight;
     size_t                         woff;
+    ngx_uint_t                     records;
+
+    ngx_http_sluice_usage_rec_t    open;
+    u_char                        *open_pos;
 
     ngx_peer_connection_t          peer;
     u_char                        *in;         /* replies read, unparsed */
@@ -91,14 +113,29 @@ typedef struct {
 } ngx_http_sluice_usage_t;
 
 
-/* usage.c: a record buffer of len bytes, reused across requests */
-char *ngx_http_sluice_usage_rec_alloc(ngx_http_sluice_usage_t *u,
-    size_t len);
+/* usage.c: a buffer of at least len bytes (*size), reused */
+u_char *ngx_http_sluice_usage_rec_alloc(ngx_http_sluice_usage_t *u,
+    size_t len, size_t *size);
 void ngx_http_sluice_usage_rec_free(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
 /* usage.c: appends to the queue, which must have room */
 void ngx_http_sluice_usage_enqueue(ngx_http_sluice_usage_t *u,
     ngx_http_sluice_usage_rec_t *rec);
+/* usage.c: the open group to the queue (or the spool when it is full) */
+void ngx_http_sluice_usage_seal(ngx_http_sluice_usage_t *u);
+
+/* usage_record.c: the constant head of every XADD, in init_process */
+ngx_int_t ngx_http_sluice_usage_record_init(ngx_http_sluice_usage_t *u,
+    ngx_log_t *log);
+void ngx_http_sluice_usage_record_done(void);
+/* usage_record.c: the request's record into the open group */
+ngx_int_t ngx_http_sluice_usage_record(ngx_http_sluice_usage_t *u,
+    ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx);
+/* usage_record.c: the open group (with a record) into its command */
+void ngx_http_sluice_usage_record_close(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
+/* usage_record.c: how many records a spooled command holds */
+ngx_uint_t ngx_http_sluice_usage_record_count(u_char *cmd, size_t len);
 /* usage.c: 1 when an error of this kind may be logged now */
 ngx_int_t ngx_http_sluice_usage_loud(ngx_http_sluice_usage_t *u,
     ngx_uint_t kind);

@@ -25,6 +25,8 @@ static void ngx_http_sluice_usage_replay_done(ngx_http_sluice_usage_t *u,
 static ssize_t ngx_http_sluice_usage_resp_len(u_char *p, size_t len);
 static ngx_int_t ngx_http_sluice_usage_resp_int(u_char *p, size_t len,
     size_t *pos, u_char c);
+static ngx_inline ngx_uint_t ngx_http_sluice_usage_room(
+    ngx_http_sluice_usage_t *u);
 
 
 ngx_int_t
@@ -106,7 +108,7 @@ ngx_http_sluice_usage_spool(ngx_http_sluice_usage_t *u,
 
         if (n == (ssize_t) rec->len) {
             u->spool_size += n;
-            u->stats.spooled++;
+            u->stats.spooled += rec->n;
             u->spool_seen = 1;
             return NGX_OK;
         }
@@ -163,7 +165,7 @@ ngx_http_sluice_usage_replay(ngx_http_sluice_usage_t *u)
         return;
     }
 
-    while (u->spool_seen && u->count < u->size - u->size / 4) {
+    while (u->spool_seen && ngx_http_sluice_usage_room(u)) {
 
         if (u->replay_fd == NGX_INVALID_FILE) {
             rc = ngx_http_sluice_usage_replay_open(u);
@@ -309,21 +311,24 @@ ngx_http_sluice_usage_replay_read(ngx_http_sluice_usage_t *u)
                                              u->rlen - u->rpos);
 
         if (len > 0) {
-            if (u->count >= u->size - u->size / 4) {
+            if (!ngx_http_sluice_usage_room(u)) {
                 return NGX_AGAIN;
             }
 
-            rec.cmd = ngx_http_sluice_usage_rec_alloc(u, len);
-            if (rec.cmd == NULL) {
+            rec.base = ngx_http_sluice_usage_rec_alloc(u, len, &rec.size);
+            if (rec.base == NULL) {
                 return NGX_ERROR;
             }
 
-            ngx_memcpy(rec.cmd, u->rbuf + u->rpos, len);
+            ngx_memcpy(rec.base, u->rbuf + u->rpos, len);
+            rec.cmd = (char *) rec.base;
             rec.len = len;
+            rec.n = ngx_http_sluice_usage_record_count(rec.base, len);
             u->rpos += len;
 
+            u->records += rec.n;
+            u->stats.replayed += rec.n;
             ngx_http_sluice_usage_enqueue(u, &rec);
-            u->stats.replayed++;
             continue;
         }
 
@@ -391,6 +396,15 @@ ngx_http_sluice_usage_replay_done(ngx_http_sluice_usage_t *u, ngx_uint_t bad)
                       "sluice: " ngx_rename_file_n " \"%s\" failed",
                       u->replay_path);
     }
+}
+
+
+/* the queue has a quarter of its records and a command to spare */
+static ngx_inline ngx_uint_t
+ngx_http_sluice_usage_room(ngx_http_sluice_usage_t *u)
+{
+    return u->count < u->size
+           && u->records < u->mcf->queue - u->mcf->queue / 4;
 }
 
 

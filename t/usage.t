@@ -74,5 +74,34 @@ for my $round (1, 2) {
               output_tokens => $uc && $uc->{json}{usage}{completion_tokens});
 }
 
+# Records travel in groups: requests close together share one stream
+# entry (format 2: v 2 n <records> r <bytes>), and each still gets its row.
+{
+    my $before = redis_cmd('XLEN', 'sluice:usage');
+    my @rids;
+    for my $i (1 .. 30) {
+        my $r = chat($demo->{token}, content => "grouped $i");
+        push @rids, $r->{headers}{'x-request-id'} if $r->{status} == 200;
+    }
+    is(scalar @rids, 30, 'grouped: 30 answers');
+    ok(wait_until(sub {
+        my @n = psql("SELECT count(*) FROM usage_events WHERE request_id IN ("
+                     . join(',', map { "'$_'" } @rids) . ")");
+        $n[0][0] == 30 }, 10), 'grouped: a row for each request');
+    my $entries = redis_cmd('XRANGE', 'sluice:usage', '-', '+') || [];
+    my @new = @$entries[$before .. $#$entries];
+    my ($records, $max, $v2) = (0, 0, 0);
+    for my $e (@new) {
+        my %f = @{ $e->[1] };
+        $v2++ if ($f{v} // '') eq '2';
+        $records += $f{n} // 0;
+        $max = $f{n} if ($f{n} // 0) > $max;
+    }
+    is($v2, scalar @new, 'grouped: every new entry is a group');
+    is($records, 30, 'grouped: the groups hold the 30 records');
+    cmp_ok($max, '>', 1, "grouped: fewer entries than records ("
+           . @new . ' entries)');
+}
+
 stop_stack();
 done_testing;

@@ -1,4 +1,5 @@
-# Usage ingest, fed straight into the stream: every text reaches its
+# Usage ingest, fed straight into the stream, in both entry formats
+# (one record per entry, and the module's groups): every text reaches its
 # usage_events column exactly as sent (quotes, backslashes, commas,
 # braces, newlines, non-ASCII, the word NULL), empty, absent or invalid
 # values are NULL, numbers, booleans, addresses and times are converted,
@@ -49,9 +50,33 @@ sub record {
            @ORDER;
 }
 
+# format 1: one entry per record; format 2: records gathered three to
+# an entry, "<length>:<bytes>" each value in CONTRACTS.md order (an
+# absent value is empty); returns the entry's id when one was added
+my $FORMAT = 1;
+my @GROUP;
+
 sub xadd {
     my (@fields) = @_;
-    return redis_cmd('XADD', 'sluice:usage', '*', @fields);
+    return redis_cmd('XADD', 'sluice:usage', '*', @fields) if $FORMAT == 1;
+    push @GROUP, {@fields};
+    return @GROUP >= 3 ? flush_group() : undef;
+}
+
+sub group_payload {
+    return join '', map {
+        my $f = $_;
+        join '', map { my $v = $f->{$_} // ''; length($v) . ":$v" }
+                 @ORDER[1 .. $#ORDER];
+    } @_;
+}
+
+sub flush_group {
+    return undef unless @GROUP;
+    my $n = @GROUP;
+    my $payload = group_payload(splice @GROUP);
+    return redis_cmd('XADD', 'sluice:usage', '*', 'v', '2', 'n', $n,
+                     'r', $payload);
 }
 
 sub rows {
@@ -93,13 +118,14 @@ sub largest_batch {
 my $n = 0;
 sub rid { return sprintf('%s%08x', $_[0], ++$n) }
 
-for my $round (1, 2) {
-    my $r = "round $round";
+for my $round (1 .. 4) {
+    $FORMAT = $round <= 2 ? 1 : 2;
+    my $r = "round $round, format $FORMAT";
     my (%text, %rec, @rids);
 
-    # round 1 queues everything while controld is away, so that it comes
-    # back in one big batch; round 2 sends to a running controld
-    stop_part('controld') if $round == 1;
+    # rounds 1 and 3 queue everything while controld is away, so that it
+    # comes back in one big batch; 2 and 4 send to a running controld
+    stop_part('controld') if $round % 2;
 
     for my $i (0 .. $#NASTY) {
         my $id = rid('7e57');
@@ -125,22 +151,24 @@ for my $round (1, 2) {
                zero => rid('0'));
     xadd(record(rid => $nul{empty}, map { $_ => '' } keys %TEXT,
                 qw(ip status in out latency_ms ttfb_ms attempts stream)));
-    my $absent_id = xadd('v', 1, 'rid', $nul{absent});
+    my $absent_id = xadd('v', 1, 'rid', $nul{absent}) // flush_group();
     my $bad_id = xadd(record(rid => $nul{bad}, user => \"\xff\xfe",
                 project => \"a\xc0\xafb", env => \"\xed\xa0\x80",
                 ip => 'not-an-ip', status => '99999999999', in => '1.5',
                 out => 'abc', latency_ms => 'inf', ttfb_ms => '0x10',
-                attempts => '-', ts => 'yesterday', stream => 'yes'));
+                attempts => '-', ts => 'yesterday', stream => 'yes'))
+                 // flush_group();
     xadd(record(rid => $nul{zero}, user => '0', ip => '::1', status => '0',
                 in => '-5', out => '9000000000', latency_ms => '1e3',
                 ttfb_ms => '0', attempts => '0', ts => '1700000000123.5',
                 stream => '0'));
     push @rids, values %nul;
+    flush_group();
 
-    start_part('controld') if $round == 1;
+    start_part('controld') if $round % 2;
     my $got = land($r, @rids);
     cmp_ok(largest_batch(), '>=', 2 * @NASTY, "$r: in one batch")
-        if $round == 1;
+        if $round % 2;
 
     my ($bad, $ok) = (0, 0);
     for my $id (keys %text) {
@@ -203,12 +231,49 @@ for my $round (1, 2) {
     xadd(record(rid => $rids[0], user => 'and again'));
     my $late = rid('1a7e');
     xadd(record(rid => $late));
+    flush_group();
     land("$r, after a duplicate", $late);
     my @dup = psql_hashes("SELECT user_name, status FROM usage_events
                            WHERE request_id = '$rids[0]'");
     is_deeply(\@dup, [{ user_name => $NASTY[0], status => 200 }],
               "$r: a request id sent again keeps its first row");
     ok(wait_until(sub { pending() == 0 }, 10), "$r: all acknowledged");
+}
+
+$FORMAT = 1;
+
+# Damaged groups: the records before the damage land, the entry is
+# acknowledged, the damage is logged and counted as malformed.
+{
+    my @ok = map { rid('9d') } 1 .. 7;
+    my $rec = sub { group_payload({ record(rid => $_[0]) }) };
+    my $cut = $rec->(rid('c07'));
+    my @entries = (
+        # the third record cut short
+        [3, $rec->($ok[0]) . $rec->($ok[1]) . substr($cut, 0, 40)],
+        # "n" says four, the bytes hold two
+        [4, $rec->($ok[2]) . $rec->($ok[3])],
+        # a length that is not one
+        [2, $rec->($ok[4]) . 'x:' . substr($cut, 2)],
+        # a length past the end
+        [2, $rec->($ok[5]) . '99999:abc'],
+        # a record without a request id, between two good ones
+        [3, $rec->($ok[6]) . group_payload({ record(rid => '') })
+            . $rec->(my $after = rid('af7'))],
+    );
+    push @ok, $after;
+    redis_cmd('XADD', 'sluice:usage', '*', 'v', '2', 'n', $_->[0],
+              'r', $_->[1]) for @entries;
+    redis_cmd('XADD', 'sluice:usage', '*', 'v', '2', 'n', '1');
+    land('damaged groups', @ok);
+    ok(wait_until(sub { pending() == 0 }, 10),
+       'damaged groups: all acknowledged');
+    my $log = do { local (@ARGV, $/) = $LOG; <> };
+    is(scalar(() = $log =~ /record \d+ of \d+ is malformed/g), 5,
+       'damaged groups: each damaged entry logged once')
+        or diag($log =~ /(.*malformed.*)/g);
+    like($log, qr/a record without a rid/,
+         'damaged groups: the record without a request id logged');
 }
 
 # Records PostgreSQL refuses (an index entry over its size limit) are
