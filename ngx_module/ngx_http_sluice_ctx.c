@@ -136,7 +136,13 @@ ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid)
             }
 
         } else {
-            w[0] = ngx_http_sluice_rid_next();
+            /*
+             * time first: the request's start in ms (48 bits), then 80
+             * random bits; ids made later sort later, so the ledger's
+             * primary key grows at its right edge instead of all over
+             */
+            w[0] = ((uint64_t) r->start_sec * 1000 + r->start_msec) << 16
+                   | (ngx_http_sluice_rid_next() & 0xffff);
             w[1] = ngx_http_sluice_rid_next();
             ngx_http_sluice_rid_hex(p, w);
 

@@ -5,6 +5,7 @@ use strict;
 use warnings;
 use Test::More;
 use POSIX qw(ceil);
+use Time::HiRes qw(time);
 use Sluice::Test;
 
 start_stack();
@@ -84,6 +85,12 @@ for my $round (1, 2) {
         push @rids, $r->{headers}{'x-request-id'} if $r->{status} == 200;
     }
     is(scalar @rids, 30, 'grouped: 30 answers');
+    # ids start with the request's start in ms: they sort by time
+    my @ms = map { /^([0-9a-f]{12})[0-9a-f]{20}$/ ? hex($1) : 0 } @rids;
+    my $now = int(time() * 1000);
+    ok(!grep({ $_ < $now - 60_000 || $_ > $now + 1000 } @ms),
+       'grouped: each id starts with its time in ms');
+    is_deeply([sort { $a <=> $b } @ms], \@ms, 'grouped: ids sort by time');
     ok(wait_until(sub {
         my @n = psql("SELECT count(*) FROM usage_events WHERE request_id IN ("
                      . join(',', map { "'$_'" } @rids) . ")");
