@@ -48,9 +48,6 @@ static void ctld_ingest_read_cb(redisAsyncContext *ac, void *r, void *arg);
 static void ctld_ingest_insert(ctld_ingest_t *ing);
 static void ctld_ingest_pg_connect(ctld_pg_t *pg, void *arg);
 static void ctld_ingest_prepare_cb(PGresult *res, void *arg);
-static void ctld_ingest_prepare_dedup_cb(PGresult *res, void *arg);
-static void ctld_ingest_prepared(ctld_ingest_t *ing, PGresult *res,
-    int stmt);
 static void ctld_ingest_insert_cb(PGresult *res, void *arg);
 static void ctld_ingest_row_cb(PGresult *res, void *arg);
 static void ctld_ingest_ack(ctld_ingest_t *ing);
@@ -611,10 +608,9 @@ ctld_ingest_insert(ctld_ingest_t *ing)
     ctld_ingest_batch_t  *b;
     ctld_pg_cb            cb;
     char                 *sql;
-    int                   first, n, rc, stmt;
+    int                   first, n, rc;
 
     b = ing->batch;
-    stmt = (b->single || b->dedup) ? CTLD_INGEST_DEDUP : CTLD_INGEST_PLAIN;
 
     if (b->single && b->next < b->nrows) {
         first = b->next;
@@ -633,14 +629,12 @@ ctld_ingest_insert(ctld_ingest_t *ing)
 
     rc = CTLD_OK;
 
-    if (!(ing->prepared & (1 << stmt)) || !ctld_pg_connected(ing->pg)) {
-        rc = ctld_pg_query(ing->pg, ctld_ingest_prepare[stmt], 0, NULL,
-                           stmt == CTLD_INGEST_DEDUP
-                               ? ctld_ingest_prepare_dedup_cb
-                               : ctld_ingest_prepare_cb, ing);
+    if (!ing->prepared || !ctld_pg_connected(ing->pg)) {
+        rc = ctld_pg_query(ing->pg, ctld_ingest_prepare, 0, NULL,
+                           ctld_ingest_prepare_cb, ing);
     }
 
-    sql = (rc == CTLD_OK) ? ctld_ingest_execute(b, stmt, first, n) : NULL;
+    sql = (rc == CTLD_OK) ? ctld_ingest_execute(b, first, n) : NULL;
 
     /* pg.c keeps its own copy */
     rc = (sql == NULL) ? CTLD_ERROR
@@ -670,20 +664,10 @@ ctld_ingest_pg_connect(ctld_pg_t *pg, void *arg)
 static void
 ctld_ingest_prepare_cb(PGresult *res, void *arg)
 {
-    ctld_ingest_prepared(arg, res, CTLD_INGEST_PLAIN);
-}
+    ctld_ingest_t  *ing;
 
+    ing = arg;
 
-static void
-ctld_ingest_prepare_dedup_cb(PGresult *res, void *arg)
-{
-    ctld_ingest_prepared(arg, res, CTLD_INGEST_DEDUP);
-}
-
-
-static void
-ctld_ingest_prepared(ctld_ingest_t *ing, PGresult *res, int stmt)
-{
     if (ing->stopping || res == NULL) {
         return;                     /* the EXECUTE queued behind fails too */
     }
@@ -692,13 +676,12 @@ ctld_ingest_prepared(ctld_ingest_t *ing, PGresult *res, int stmt)
     if (PQresultStatus(res) == PGRES_COMMAND_OK
         || ctld_ingest_sqlstate(res, "42P05"))
     {
-        ing->prepared |= 1 << stmt;
+        ing->prepared = 1;
         return;
     }
 
     /* the EXECUTE behind it fails too, and the batch is tried again */
-    ctld_log(CTLD_LOG_ERROR, "ingest", "%.40s: %s",
-             ctld_ingest_prepare[stmt],
+    ctld_log(CTLD_LOG_ERROR, "ingest", "PREPARE " CTLD_INGEST_STMT ": %s",
              PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 }
 
@@ -720,17 +703,6 @@ ctld_ingest_insert_cb(PGresult *res, void *arg)
         ctld_log(CTLD_LOG_DEBUG, "ingest", "inserted %s of %d rows",
                  PQcmdTuples(res), ing->batch->nrows);
         ctld_ingest_ack(ing);
-        return;
-    }
-
-    /* a request id the ledger has: again, skipping the ones it has */
-    if (res != NULL && ctld_ingest_sqlstate(res, "23505")
-        && !ing->batch->dedup)
-    {
-        ctld_log(CTLD_LOG_DEBUG, "ingest", "%d rows: a request id seen "
-                 "before, inserting the new ones", ing->batch->nrows);
-        ing->batch->dedup = 1;
-        ctld_ingest_insert(ing);
         return;
     }
 

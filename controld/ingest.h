@@ -17,16 +17,7 @@
 
 
 #define CTLD_INGEST_NCOLS          20
-/*
- * Two prepared INSERTs: a batch goes through the plain one; when it
- * holds a request id the ledger has (a record delivered again after a
- * crash or a claim), PostgreSQL refuses it whole and it goes again
- * through the one with ON CONFLICT DO NOTHING, as do rows one by one.
- * The conflict check costs every row about a fifth of its insert, and
- * duplicates are rare.
- */
-#define CTLD_INGEST_PLAIN          0
-#define CTLD_INGEST_DEDUP          1
+#define CTLD_INGEST_STMT           "ctld_ingest"      /* prepared INSERT */
 
 
 /*
@@ -38,7 +29,6 @@ typedef struct {
     int                 nrows;
     int                 nbad;       /* malformed records, not rows */
     int                 single;     /* inserting row by row */
-    int                 dedup;      /* a request id was seen before */
     int                 next;       /* row by row: the row to insert */
     const char        **ids;
     const char        **vals;
@@ -71,8 +61,7 @@ typedef struct {
     time_t                stats_at;
     char                  cursor[64];   /* XAUTOCLAIM */
     ctld_ingest_batch_t  *batch;        /* being inserted and acked */
-    int                   prepared;     /* bits 1 << CTLD_INGEST_PLAIN...,
-                                           on this PostgreSQL connection */
+    int                   prepared;     /* on this PostgreSQL connection */
     struct event         *retry;        /* Redis reconnect */
     struct event         *resume;       /* after a failure's backoff */
     struct event         *tick;         /* every second: timeouts, claims */
@@ -82,8 +71,8 @@ typedef struct {
 
 /* ingest_rows.c */
 
-/* the PREPARE of each statement, once per connection */
-extern const char  *ctld_ingest_prepare[2];
+/* the PREPARE of CTLD_INGEST_STMT, once per connection */
+extern const char  ctld_ingest_prepare[];
 
 /*
  * Returns one allocation (free() it) holding the rows of entries, an
@@ -93,7 +82,6 @@ extern const char  *ctld_ingest_prepare[2];
 ctld_ingest_batch_t *ctld_ingest_batch(ctld_ingest_t *ing,
     redisReply *entries);
 /* rows first .. first + n - 1 of b: a malloc()ed EXECUTE, or NULL */
-char *ctld_ingest_execute(ctld_ingest_batch_t *b, int stmt, int first,
-    int n);
+char *ctld_ingest_execute(ctld_ingest_batch_t *b, int first, int n);
 
 #endif

@@ -98,34 +98,26 @@ static const int  ctld_ingest_order[CTLD_INGEST_NCOLS] = {
  * row).  Each element goes through its column type's input function, ts
  * is unix ms, a NULL element is NULL.
  */
-#define CTLD_INGEST_INSERT                                                   \
-    "INSERT INTO usage_events (request_id, ts, key_id, user_name, "          \
-    "project_name, environment, client_ip, dialect, endpoint, model_group, " \
-    "provider, model, target, status, stream, input_tokens, output_tokens, " \
-    "latency_ms, ttfb_ms, attempts) "                                        \
-    "SELECT request_id, to_timestamp(ts / 1000), key_id, user_name, "        \
-    "project_name, environment, client_ip, dialect, endpoint, model_group, " \
-    "provider, model, target, status, stream, input_tokens, output_tokens, " \
-    "latency_ms, ttfb_ms, attempts "                                         \
-    "FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], "         \
-    "$5::text[], $6::text[], $7::inet[], $8::text[], $9::text[], "           \
-    "$10::text[], $11::text[], $12::text[], $13::text[], $14::integer[], "   \
-    "$15::boolean[], $16::bigint[], $17::bigint[], $18::float8[], "          \
-    "$19::float8[], $20::integer[]) "                                        \
-    "AS u (request_id, ts, key_id, user_name, project_name, environment, "   \
-    "client_ip, dialect, endpoint, model_group, provider, model, target, "   \
-    "status, stream, input_tokens, output_tokens, latency_ms, ttfb_ms, "     \
-    "attempts)"
-
-const char  *ctld_ingest_prepare[2] = {
-    "PREPARE ctld_ingest AS " CTLD_INGEST_INSERT,
-    "PREPARE ctld_ingest_dedup AS " CTLD_INGEST_INSERT
-        " ON CONFLICT (request_id) DO NOTHING"
-};
-
-static const char  *ctld_ingest_stmts[2] = {
-    "ctld_ingest", "ctld_ingest_dedup"
-};
+const char  ctld_ingest_prepare[] =
+    "PREPARE " CTLD_INGEST_STMT " AS "
+    "INSERT INTO usage_events (request_id, ts, key_id, user_name, "
+    "project_name, environment, client_ip, dialect, endpoint, model_group, "
+    "provider, model, target, status, stream, input_tokens, output_tokens, "
+    "latency_ms, ttfb_ms, attempts) "
+    "SELECT request_id, to_timestamp(ts / 1000), key_id, user_name, "
+    "project_name, environment, client_ip, dialect, endpoint, model_group, "
+    "provider, model, target, status, stream, input_tokens, output_tokens, "
+    "latency_ms, ttfb_ms, attempts "
+    "FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], "
+    "$5::text[], $6::text[], $7::inet[], $8::text[], $9::text[], "
+    "$10::text[], $11::text[], $12::text[], $13::text[], $14::integer[], "
+    "$15::boolean[], $16::bigint[], $17::bigint[], $18::float8[], "
+    "$19::float8[], $20::integer[]) "
+    "AS u (request_id, ts, key_id, user_name, project_name, environment, "
+    "client_ip, dialect, endpoint, model_group, provider, model, target, "
+    "status, stream, input_tokens, output_tokens, latency_ms, ttfb_ms, "
+    "attempts) "
+    "ON CONFLICT (request_id) DO NOTHING";
 
 
 ctld_ingest_batch_t *
@@ -519,14 +511,14 @@ ctld_ingest_value(int type, const char *v)
  * NULL are data; SQL NULL is the bare word.
  */
 char *
-ctld_ingest_execute(ctld_ingest_batch_t *b, int stmt, int first, int n)
+ctld_ingest_execute(ctld_ingest_batch_t *b, int first, int n)
 {
     const char  **row;
     size_t        size;
     char         *sql, *p;
     int           r, c;
 
-    size = sizeof("EXECUTE ctld_ingest_dedup()")
+    size = sizeof("EXECUTE " CTLD_INGEST_STMT "()")
            + CTLD_INGEST_NCOLS * sizeof(", E'{}'");
 
     /* a byte takes 4 at most (a backslash), plus the quotes and a comma */
@@ -545,7 +537,7 @@ ctld_ingest_execute(ctld_ingest_batch_t *b, int stmt, int first, int n)
         return NULL;
     }
 
-    p = sql + sprintf(sql, "EXECUTE %s(", ctld_ingest_stmts[stmt]);
+    p = sql + sprintf(sql, "EXECUTE " CTLD_INGEST_STMT "(");
 
     for (c = 0; c < CTLD_INGEST_NCOLS; c++) {
         p += sprintf(p, "%sE'{", c ? ", " : "");
