@@ -22,7 +22,7 @@ CTLD_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) \
                -DCTLD_VERSION='"$(VERSION)"' \
                -DCTLD_COMMIT='"$(GIT_COMMIT)"' \
                -DCTLD_BUILD_TIME='"$(BUILD_TIME)"'
-CTLD_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads
+CTLD_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads -lm
 
 CTLD_SRCS   := $(wildcard controld/*.c)
 CTLD_MAIN   := $(filter-out controld/sluice_cli.c,$(CTLD_SRCS))

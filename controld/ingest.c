@@ -46,6 +46,7 @@ static void ctld_ingest_claim_cb(redisAsyncContext *ac, void *r,
     void *arg);
 static void ctld_ingest_read_cb(redisAsyncContext *ac, void *r, void *arg);
 static void ctld_ingest_insert(ctld_ingest_t *ing);
+static void ctld_ingest_copy_in(ctld_ingest_t *ing);
 static void ctld_ingest_pg_connect(ctld_pg_t *pg, void *arg);
 static void ctld_ingest_prepare_cb(PGresult *res, void *arg);
 static void ctld_ingest_insert_cb(PGresult *res, void *arg);
@@ -617,6 +618,10 @@ ctld_ingest_insert(ctld_ingest_t *ing)
         n = 1;
         cb = ctld_ingest_row_cb;
 
+    } else if (!b->single && !b->dedup && b->nrows > 0) {
+        ctld_ingest_copy_in(ing);
+        return;
+
     } else if (!b->single && b->nrows > 0) {
         first = 0;
         n = b->nrows;
@@ -640,6 +645,28 @@ ctld_ingest_insert(ctld_ingest_t *ing)
     rc = (sql == NULL) ? CTLD_ERROR
                        : ctld_pg_query(ing->pg, sql, 0, NULL, cb, ing);
     free(sql);
+
+    if (rc != CTLD_OK) {
+        ctld_ingest_done(ing);
+        ctld_ingest_fail(ing);
+    }
+}
+
+
+/* The batch with COPY; its result goes to ctld_ingest_insert_cb(). */
+static void
+ctld_ingest_copy_in(ctld_ingest_t *ing)
+{
+    char    *data;
+    size_t   len;
+    int      rc;
+
+    data = ctld_ingest_copy(ing->batch, &len);
+
+    rc = (data == NULL) ? CTLD_ERROR
+                        : ctld_pg_copy(ing->pg, ctld_ingest_copy_sql, data,
+                                       len, ctld_ingest_insert_cb, ing);
+    free(data);
 
     if (rc != CTLD_OK) {
         ctld_ingest_done(ing);
@@ -703,6 +730,17 @@ ctld_ingest_insert_cb(PGresult *res, void *arg)
         ctld_log(CTLD_LOG_DEBUG, "ingest", "inserted %s of %d rows",
                  PQcmdTuples(res), ing->batch->nrows);
         ctld_ingest_ack(ing);
+        return;
+    }
+
+    /* a request id the ledger has: again, skipping the ones it has */
+    if (res != NULL && ctld_ingest_sqlstate(res, "23505")
+        && !ing->batch->dedup)
+    {
+        ctld_log(CTLD_LOG_DEBUG, "ingest", "%d rows: a request id seen "
+                 "before, inserting the new ones", ing->batch->nrows);
+        ing->batch->dedup = 1;
+        ctld_ingest_insert(ing);
         return;
     }
 

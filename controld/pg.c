@@ -27,6 +27,8 @@ struct ctld_pg_query_s {
     int                 nparams;
     char               *sql;
     char              **params;
+    char               *copy;       /* COPY ... FROM STDIN: its data */
+    size_t              copy_len;
 };
 
 struct ctld_pg_listen_s {
@@ -72,6 +74,7 @@ static void ctld_pg_kick_handler(evutil_socket_t fd, short what, void *arg);
 static void ctld_pg_read_handler(evutil_socket_t fd, short what, void *arg);
 static void ctld_pg_write_handler(evutil_socket_t fd, short what, void *arg);
 static void ctld_pg_results(ctld_pg_t *pg);
+static int ctld_pg_copy_in(ctld_pg_t *pg);
 static void ctld_pg_complete(ctld_pg_t *pg);
 static void ctld_pg_notifies(ctld_pg_t *pg);
 static void ctld_pg_send(ctld_pg_t *pg);
@@ -79,6 +82,8 @@ static int ctld_pg_flush(ctld_pg_t *pg);
 static void ctld_pg_enqueue(ctld_pg_t *pg, ctld_pg_query_t *q);
 static ctld_pg_query_t *ctld_pg_query_new(const char *sql, int nparams,
     const char *const *params, ctld_pg_cb cb, void *arg);
+static ctld_pg_query_t *ctld_pg_query_alloc(const char *sql, int nparams,
+    const char *const *params, size_t copy, ctld_pg_cb cb, void *arg);
 static int ctld_pg_listen_query(ctld_pg_t *pg, ctld_pg_listen_t *l,
     ctld_pg_query_t **q);
 
@@ -157,6 +162,31 @@ ctld_pg_query(ctld_pg_t *pg, const char *sql, int nparams,
         ctld_log(CTLD_LOG_ERROR, pg->name, "postgres: out of memory");
         return CTLD_ERROR;
     }
+
+    ctld_pg_enqueue(pg, q);
+
+    return CTLD_OK;
+}
+
+
+int
+ctld_pg_copy(ctld_pg_t *pg, const char *sql, const char *data, size_t len,
+    ctld_pg_cb cb, void *arg)
+{
+    ctld_pg_query_t  *q;
+
+    if (pg->freeing) {
+        return CTLD_ERROR;
+    }
+
+    q = ctld_pg_query_alloc(sql, 0, NULL, len, cb, arg);
+    if (q == NULL) {
+        ctld_log(CTLD_LOG_ERROR, pg->name, "postgres: out of memory");
+        return CTLD_ERROR;
+    }
+
+    memcpy(q->copy, data, len);
+    q->copy_len = len;
 
     ctld_pg_enqueue(pg, q);
 
@@ -574,6 +604,16 @@ ctld_pg_results(ctld_pg_t *pg)
             continue;
         }
 
+        if (PQresultStatus(res) == PGRES_COPY_IN) {
+            PQclear(res);
+
+            if (ctld_pg_copy_in(pg) != CTLD_OK) {
+                return;
+            }
+
+            continue;
+        }
+
         /* a multi-statement query reports its last result */
         if (pg->last != NULL) {
             PQclear(pg->last);
@@ -581,6 +621,30 @@ ctld_pg_results(ctld_pg_t *pg)
 
         pg->last = res;
     }
+}
+
+
+/*
+ * The server waits for a COPY's data: all of it is handed to libpq at
+ * once (in nonblocking mode it grows its buffer rather than block), then
+ * flushed as the socket takes it.  The COPY's result follows.
+ */
+static int
+ctld_pg_copy_in(ctld_pg_t *pg)
+{
+    ctld_pg_query_t  *q;
+
+    q = pg->current;
+
+    if ((q->copy_len > 0
+         && PQputCopyData(pg->conn, q->copy, (int) q->copy_len) != 1)
+        || PQputCopyEnd(pg->conn, q->copy != NULL ? NULL : "no data") != 1)
+    {
+        ctld_pg_lost(pg, "copy");
+        return CTLD_ERROR;
+    }
+
+    return (ctld_pg_flush(pg) == CTLD_ERROR) ? CTLD_ERROR : CTLD_OK;
 }
 
 
@@ -694,13 +758,22 @@ static ctld_pg_query_t *
 ctld_pg_query_new(const char *sql, int nparams, const char *const *params,
     ctld_pg_cb cb, void *arg)
 {
+    return ctld_pg_query_alloc(sql, nparams, params, 0, cb, arg);
+}
+
+
+/* one allocation: the query, its params, the text, copy bytes of room */
+static ctld_pg_query_t *
+ctld_pg_query_alloc(const char *sql, int nparams, const char *const *params,
+    size_t copy, ctld_pg_cb cb, void *arg)
+{
     ctld_pg_query_t  *q;
     size_t            size, len;
     char             *p;
     int               i;
 
     size = sizeof(ctld_pg_query_t) + nparams * sizeof(char *)
-           + strlen(sql) + 1;
+           + strlen(sql) + 1 + copy;
 
     for (i = 0; i < nparams; i++) {
         size += (params[i] != NULL) ? strlen(params[i]) + 1 : 0;
@@ -730,6 +803,8 @@ ctld_pg_query_new(const char *sql, int nparams, const char *const *params,
     }
 
     q->sql = strcpy(p, sql);
+    q->copy = (copy > 0) ? p + strlen(sql) + 1 : NULL;
+    q->copy_len = 0;
 
     return q;
 }

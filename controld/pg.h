@@ -41,6 +41,12 @@ void ctld_pg_on_connect(ctld_pg_t *pg, ctld_pg_connect_cb cb, void *arg);
 int ctld_pg_query(ctld_pg_t *pg, const char *sql, int nparams,
     const char *const *params, ctld_pg_cb cb, void *arg);
 
+/*
+ * COPY ... FROM STDIN (sql) with len bytes of data in COPY's text format
+ * (copied); the callback gets the COPY's result.
+ */
+int ctld_pg_copy(ctld_pg_t *pg, const char *sql, const char *data,
+    size_t len, ctld_pg_cb cb, void *arg);
 int ctld_pg_listen(ctld_pg_t *pg, const char *channel,
     ctld_pg_notify_cb cb, void *arg);
 

@@ -169,6 +169,12 @@ for my $round (1 .. 4) {
     my $got = land($r, @rids);
     cmp_ok(largest_batch(), '>=', 2 * @NASTY, "$r: in one batch")
         if $round % 2;
+    # the batch went in with COPY, the cheap way (its connection's last
+    # statement), not through the INSERT kept for duplicates
+    my @last = psql("SELECT left(query, 23) FROM pg_stat_activity
+                     WHERE pid <> pg_backend_pid() AND query LIKE 'COPY%'");
+    is($last[0][0] // '', 'COPY usage_events (requ', "$r: inserted with COPY")
+        or diag(explain([psql("SELECT application_name, state, left(query, 60) FROM pg_stat_activity")]));
 
     my ($bad, $ok) = (0, 0);
     for my $id (keys %text) {
