@@ -1050,12 +1050,13 @@ sub callgrind_run {
                                    "--callgrind-out-file=$out"],
                         timeout => 90);
     my $c = kc_connect($kind eq 'big' ? $big_port : $port);
-    my $path = url_path($config, $kind eq 'big' ? 'json' : $kind);
+    my $path = url_path($config, $kind eq 'big' ? 'json'
+                                 : $kind eq 'xsse' ? 'sse' : $kind);
     my %h = ('Content-Type' => 'application/json',
              Authorization => "Bearer $token");
     for (1 .. $n) {
         my $r = kc_request($c, 'POST', $path, \%h, $body,
-                           sse => $kind eq 'sse', timeout => 60);
+                           sse => ($kind =~ /sse/ ? 1 : 0), timeout => 60);
         die "callgrind $config $tag: status $r->{status}\n"
             unless $r->{status} == 200;
     }
@@ -1119,6 +1120,16 @@ sub callgrind_all {
                                             $bodies->{$kind});
         my ($n, $s) = ($cg{$kind}{nginx}, $cg{$kind}{sluice});
         $cg{$kind}{ratio} = _r($s->{ir_per_request} / $n->{ir_per_request}, 3);
+    }
+    # 4.: the chat caller's stream from a messages provider, against
+    # plain nginx passing the same chat stream through
+    if (!$QUICK && $cg{sse} && defined $bodies->{xsse}) {
+        $cg{xsse}{nginx} = $cg{sse}{nginx};
+        $cg{xsse}{sluice} = callgrind_pair('sluice', 'xsse',
+                                           $ENTITIES{token}, 'xsse',
+                                           $bodies->{xsse});
+        $cg{xsse}{ratio} = _r($cg{xsse}{sluice}{ir_per_request}
+                              / $cg{sse}{nginx}{ir_per_request}, 3);
     }
     $R{callgrind_raw} = \%cg;
 }

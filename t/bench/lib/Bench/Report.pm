@@ -65,9 +65,11 @@ sub markdown {
     if (my $cg = $R->{callgrind}) {
         push @o, '', '| callgrind, Ir per request | plain nginx | Sluice '
             . '| ratio |', '|---|--:|--:|--:|';
-        for my $k (grep { $cg->{$_} } qw(json sse big)) {
-            push @o, sprintf "| %s | %d | %d | %.2f× |",
-                $k eq 'big' ? '76KB JSON' : '1KB ' . uc $k,
+        my %label = (json => '1KB JSON', sse => '1KB SSE',
+                     big => '76KB JSON',
+                     xsse => '1KB SSE, 4. translating messages→chat');
+        for my $k (grep { $cg->{$_} } qw(json sse big xsse)) {
+            push @o, sprintf "| %s | %d | %d | %.2f× |", $label{$k},
                 $cg->{$k}{nginx_ir_per_request},
                 $cg->{$k}{sluice_ir_per_request}, $cg->{$k}{ratio};
         }
@@ -94,10 +96,14 @@ sub markdown {
             push @o, '', 'Hottest functions in the Sluice worker, self '
                 . 'Ir/request: ' . $fns->($j->{sluice_top_self_all}, 12)
                 . '.';
-            for my $k (grep { $cg->{$_} } qw(sse big)) {
-                push @o, '', ($k eq 'sse' ? '1KB SSE' : '76KB JSON')
-                    . ', hottest self Ir/request: '
+            for my $k (grep { $cg->{$_} } qw(sse big xsse)) {
+                push @o, '', $label{$k} . ', hottest self Ir/request: '
                     . $fns->($cg->{$k}{sluice_top_self_all}, 6) . '.';
+            }
+            if (my $x = $cg->{xsse}) {
+                push @o, '', $label{xsse} . ', Sluice module functions, '
+                    . 'inclusive Ir/request: '
+                    . $fns->($x->{sluice_module_top_inclusive}, 10) . '.';
             }
         }
     }
