@@ -33,6 +33,8 @@
 #define NGX_HTTP_SLUICE_USAGE_IN         4096
 
 
+static void ngx_http_sluice_usage_shrink(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec);
 static void ngx_http_sluice_usage_kick(ngx_http_sluice_usage_t *u);
 static void ngx_http_sluice_usage_flush(ngx_event_t *ev);
 static void ngx_http_sluice_usage_keep(ngx_http_sluice_usage_t *u,
@@ -173,6 +175,7 @@ ngx_http_sluice_usage_seal(ngx_http_sluice_usage_t *u)
     }
 
     ngx_http_sluice_usage_record_close(u, &rec);
+    ngx_http_sluice_usage_shrink(u, &rec);
 
     if (u->count == u->size || u->records > u->mcf->queue) {
         u->records -= rec.n;
@@ -182,6 +185,41 @@ ngx_http_sluice_usage_seal(ngx_http_sluice_usage_t *u)
     }
 
     ngx_http_sluice_usage_enqueue(u, &rec);
+}
+
+
+/*
+ * A group sealed by the timer may hold a record or two in a whole block:
+ * it moves to a buffer of its size, so that queued records take memory
+ * by their bytes while Redis is away (the queue holds up to "queue"
+ * groups).  If that allocation fails, the block stays.
+ */
+static void
+ngx_http_sluice_usage_shrink(ngx_http_sluice_usage_t *u,
+    ngx_http_sluice_usage_rec_t *rec)
+{
+    u_char                       *p;
+    ngx_http_sluice_usage_rec_t   block;
+
+    if (rec->size != NGX_HTTP_SLUICE_USAGE_BLOCK
+        || rec->len >= NGX_HTTP_SLUICE_USAGE_BLOCK / 4)
+    {
+        return;
+    }
+
+    p = ngx_alloc(rec->len, &u->log);
+    if (p == NULL) {
+        return;
+    }
+
+    ngx_memcpy(p, rec->cmd, rec->len);
+
+    block = *rec;
+    ngx_http_sluice_usage_rec_free(u, &block);
+
+    rec->base = p;
+    rec->cmd = (char *) p;
+    rec->size = rec->len;
 }
 
 
