@@ -32,6 +32,9 @@ static int sluice_usage_count(const uint8_t *p, sluice_json_member_t *v,
     int64_t *n);
 static size_t sluice_usage_ws(const uint8_t *p, size_t i, size_t len);
 static const uint8_t *sluice_usage_key(const uint8_t *p, size_t len);
+static int sluice_usage_tail(const uint8_t *p, size_t len,
+    sluice_json_member_t *usage);
+static size_t sluice_usage_close(const uint8_t *p, size_t i, size_t len);
 
 
 /* the counts a usage object may hold, by where they sit */
@@ -185,6 +188,10 @@ sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
             return SLUICE_USAGE_INVALID;
         }
 
+    } else if (sluice_usage_tail(p, len, &usage) == 0) {
+        sluice_usage_read(p, &usage, u);
+        return SLUICE_USAGE_FOUND;
+
     } else if (sluice_json_skim(p, len, m, SLUICE_USAGE_M_N) != 0) {
         return SLUICE_USAGE_INVALID;
     }
@@ -201,6 +208,157 @@ sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     }
 
     return SLUICE_USAGE_FOUND;
+}
+
+
+/*
+ * A whole answer's top-level usage, found from its end without skimming
+ * what comes before: the three dialects put "usage" last or close to it
+ * ({..., "usage": {...}, "service_tier": "default", ...}).  The key is
+ * the last "usage" followed by an object within 2 KB of the end, its
+ * quote not escaped; what follows the object must be members up to the
+ * answer's last brace, so the object is a member of the outermost one.
+ * Anything else: -1, and the whole answer is skimmed.
+ */
+static int
+sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
+{
+    size_t  end, i, j, stop;
+
+    end = len;
+
+    while (end > 0 && (p[end - 1] == ' ' || p[end - 1] == '\n'
+                       || p[end - 1] == '\r' || p[end - 1] == '\t'))
+    {
+        end--;
+    }
+
+    if (end < 2 || p[--end] != '}') {
+        return -1;
+    }
+
+    stop = (end > 2048) ? end - 2048 : 0;
+
+    for (i = end - 1; i > stop; i--) {
+        if (p[i - 1] == '"' && p[i] == 'u' && i + 6 <= end
+            && memcmp(p + i, "usage\"", 6) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == stop || (i >= 2 && p[i - 2] == '\\')) {
+        return -1;
+    }
+
+    i = sluice_usage_ws(p, i + 6, end);
+
+    if (i == end || p[i] != ':') {
+        return -1;
+    }
+
+    i = sluice_usage_ws(p, i + 1, end);
+
+    if (i == end || p[i] != '{') {
+        return -1;
+    }
+
+    j = sluice_usage_close(p, i, end);
+
+    /* , "name": value ... up to the last brace */
+    for ( ;; ) {
+        j = sluice_usage_ws(p, j, end);
+
+        if (j >= end) {
+            break;
+        }
+
+        if (p[j] != ',') {
+            return -1;
+        }
+
+        j = sluice_usage_ws(p, j + 1, end);
+
+        if (j == end || p[j] != '"') {
+            return -1;
+        }
+
+        j = sluice_usage_ws(p, sluice_usage_close(p, j, end), end);
+
+        if (j >= end || p[j] != ':') {
+            return -1;
+        }
+
+        j = sluice_usage_close(p, sluice_usage_ws(p, j + 1, end), end);
+    }
+
+    if (j != end) {
+        return -1;
+    }
+
+    usage->type = SLUICE_JSON_OBJECT;
+    usage->start = i;
+    usage->end = sluice_usage_close(p, i, end);
+
+    return 0;
+}
+
+
+/*
+ * The offset after the value at p[i]: an object or array to its closing
+ * bracket (strings and their escapes stepped over), a string to its
+ * closing quote, anything else to the next delimiter.  More than len
+ * when it does not end before len.
+ */
+static size_t
+sluice_usage_close(const uint8_t *p, size_t i, size_t len)
+{
+    size_t  depth;
+
+    if (i >= len) {
+        return len + 1;
+    }
+
+    if (p[i] != '{' && p[i] != '[' && p[i] != '"') {
+        while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
+               && p[i] != ' ' && p[i] != '\n' && p[i] != '\r'
+               && p[i] != '\t')
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    for (depth = 0; i < len; i++) {
+        switch (p[i]) {
+
+        case '{':
+        case '[':
+            depth++;
+            break;
+
+        case '}':
+        case ']':
+            if (--depth == 0) {
+                return i + 1;
+            }
+            break;
+
+        case '"':
+            for (i++; i < len && p[i] != '"'; i++) {
+                i += (p[i] == '\\');
+            }
+
+            if (depth == 0) {
+                return (i < len) ? i + 1 : len + 1;
+            }
+
+            break;
+        }
+    }
+
+    return len + 1;
 }
 
 

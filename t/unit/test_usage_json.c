@@ -27,10 +27,70 @@ static int merge_stream(const char *text, merge_t *m);
 static void test_shapes(void);
 static void test_streams(void);
 static void test_hint(void);
+static void test_tail(void);
 static int hint_offsets(void);
 static void test_fixtures(const char *dir);
 static int check_fixture(json_t *mock, int *checked);
 
+
+
+/*
+ * A whole answer's usage is looked for from its end first; every shape
+ * the tail does not settle must read as the full skim reads it.
+ */
+static void
+test_tail(void)
+{
+    int             rc;
+    sluice_usage_t  u;
+
+    static const struct {
+        const char  *body;
+        int          rc;
+        int64_t      in;
+        const char  *name;
+    } cases[] = {
+        { "{\"choices\":[],\"usage\":{\"prompt_tokens\":4,"
+          "\"completion_tokens\":1},\"service_tier\":\"default\","
+          "\"system_fingerprint\":\"fp_x\",\"n\":null,\"k\":[1,{\"a\":\"}\"}]}",
+          SLUICE_USAGE_FOUND, 4, "usage then members of every kind" },
+        { "{\n  \"usage\" : {\n    \"input_tokens\" : 6 } ,\n"
+          "  \"x\" : \"}\\\"]\"\n}\n",
+          SLUICE_USAGE_FOUND, 6, "pretty, a string of brackets after" },
+        { "{\"usage\":{\"prompt_tokens\":1},\"x\":{\"usage\":"
+          "{\"prompt_tokens\":99}}}",
+          SLUICE_USAGE_FOUND, 1, "a nested usage after: the outer one" },
+        { "{\"x\":{\"usage\":{\"prompt_tokens\":99}},\"usage\":"
+          "{\"prompt_tokens\":2}}",
+          SLUICE_USAGE_FOUND, 2, "a nested usage before" },
+        { "{\"choices\":[{\"usage\":{\"prompt_tokens\":5}}]}",
+          SLUICE_USAGE_NONE, -1, "inside choices: not counted" },
+        { "{\"a\":{\"b\":1,\"usage\":{\"prompt_tokens\":9}}}",
+          SLUICE_USAGE_NONE, -1, "last in a nested object: not counted" },
+        { "{\"a\":\"\\\"usage\\\":{\\\"prompt_tokens\\\":9}\"}",
+          SLUICE_USAGE_NONE, -1, "in a string: not counted" },
+        { "{\"a\":\"x\\\\\",\"usage\":{\"prompt_tokens\":3}}",
+          SLUICE_USAGE_FOUND, 3, "after a string ending in a backslash" },
+        { "{\"message\":{\"usage\":{\"input_tokens\":3}}}",
+          SLUICE_USAGE_FOUND, 3, "message.usage (the skim's)" },
+        { "{\"usage\":{\"prompt_tokens\":7},\"k\":\"usage\"}",
+          SLUICE_USAGE_FOUND, 7, "the word as a value after" },
+        { "{\"usage\":{\"prompt_tokens\":8,\"d\":{\"e\":[1,2]}}}",
+          SLUICE_USAGE_FOUND, 8, "nested objects inside usage" },
+        { "{\"usage\":{\"prompt_tokens\":8}", SLUICE_USAGE_INVALID, -1,
+          "the outer brace missing" },
+    };
+
+    size_t  i;
+    char    name[128];
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sluice_usage_init(&u);
+        rc = parse(cases[i].body, &u, NULL);
+        snprintf(name, sizeof(name), "tail: %s", cases[i].name);
+        ok(rc == cases[i].rc && u.in == cases[i].in, name);
+    }
+}
 
 
 static int
@@ -351,6 +411,7 @@ main(int argc, char **argv)
     test_shapes();
     test_streams();
     test_hint();
+    test_tail();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     return tap_done();
