@@ -263,7 +263,8 @@ sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
         return -1;
     }
 
-    j = sluice_usage_close(p, i, end);
+    usage->end = sluice_usage_close(p, i, end);
+    j = usage->end;
 
     /* , "name": value ... up to the last brace */
     for ( ;; ) {
@@ -298,7 +299,6 @@ sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
 
     usage->type = SLUICE_JSON_OBJECT;
     usage->start = i;
-    usage->end = sluice_usage_close(p, i, end);
 
     return 0;
 }
