@@ -423,11 +423,12 @@ ngx_http_sluice_usage_exit_process(ngx_cycle_t *cycle)
     ngx_http_sluice_usage_spool_done(u);
 
     ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                  "sluice: usage records: queued %ui, sent %ui, acked %ui, "
-                  "spooled %ui, replayed %ui, rejected %ui, dropped %ui",
-                  u->stats.queued, u->stats.sent, u->stats.acked,
-                  u->stats.spooled, u->stats.replayed, u->stats.rejected,
-                  u->stats.dropped);
+                  "sluice: usage records: queued %ui, acked %ui, "
+                  "spooled %ui, replayed %ui, dropped %ui; entries: "
+                  "sent %ui, rejected %ui",
+                  u->stats.queued, u->stats.acked, u->stats.spooled,
+                  u->stats.replayed, u->stats.dropped, u->stats.sent,
+                  u->stats.rejected);
 
     while (u->blocks) {
         b = u->blocks;

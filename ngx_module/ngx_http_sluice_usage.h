@@ -50,11 +50,12 @@ typedef struct {
 /* counted in records: each ends up acked, spooled or dropped */
 typedef struct {
     ngx_uint_t                     queued;
-    ngx_uint_t                     sent;       /* writes, resends too */
+    ngx_uint_t                     sent;       /* entries written, again
+                                                  after a reconnect too */
     ngx_uint_t                     acked;
     ngx_uint_t                     spooled;
     ngx_uint_t                     replayed;   /* read back from spool */
-    ngx_uint_t                     rejected;   /* error replies */
+    ngx_uint_t                     rejected;   /* entries refused */
     ngx_uint_t                     dropped;
 } ngx_http_sluice_usage_stats_t;
 
