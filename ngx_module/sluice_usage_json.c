@@ -164,6 +164,21 @@ int
 sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only)
 {
+    sluice_json_member_t  usage;
+
+    if (usage_only == NULL && sluice_usage_tail(p, len, &usage) == 0) {
+        sluice_usage_read(p, &usage, u);
+        return SLUICE_USAGE_FOUND;
+    }
+
+    return sluice_usage_parse_skim(p, len, u, usage_only);
+}
+
+
+int
+sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
+    int *usage_only)
+{
     size_t                open, i;
     sluice_json_error_t   err;
     sluice_json_member_t  usage, m[SLUICE_USAGE_M_N];
@@ -187,10 +202,6 @@ sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
         if (sluice_json_scan(p, len, m, SLUICE_USAGE_M_N, &open, &err) != 0) {
             return SLUICE_USAGE_INVALID;
         }
-
-    } else if (sluice_usage_tail(p, len, &usage) == 0) {
-        sluice_usage_read(p, &usage, u);
-        return SLUICE_USAGE_FOUND;
 
     } else if (sluice_json_skim(p, len, m, SLUICE_USAGE_M_N) != 0) {
         return SLUICE_USAGE_INVALID;

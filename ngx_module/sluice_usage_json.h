@@ -54,4 +54,11 @@ int sluice_usage_hint(const uint8_t *p, size_t len);
 int sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only);
 
+/*
+ * The same without looking for a whole answer's usage from its end
+ * first: every byte skimmed (tests and fuzzing compare the two).
+ */
+int sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
+    int *usage_only);
+
 #endif
