@@ -242,10 +242,14 @@ sluice_sse_append(sluice_sse_t *s, sluice_sse_str_t *str, const uint8_t *p,
 static int
 sluice_sse_fast(sluice_sse_t *s, const uint8_t **pp, const uint8_t *lim)
 {
+    int                  check;
     const uint8_t       *p, *q;
     sluice_sse_event_t   ev;
 
     p = *pp;
+
+    /* an event's name and data never outgrow the bytes that carry it */
+    check = (size_t) (lim - p) > s->max;
 
     /* "data:\n\n", the shortest event, is 7 bytes */
     while (lim - p >= 7) {
@@ -263,6 +267,11 @@ sluice_sse_fast(sluice_sse_t *s, const uint8_t **pp, const uint8_t *lim)
                 break;
             }
 
+            /* an empty name is "", as the line parser gives it */
+            if (ev.name_len == 0) {
+                ev.name = (const uint8_t *) "";
+            }
+
             q++;
         }
 
@@ -278,13 +287,11 @@ sluice_sse_fast(sluice_sse_t *s, const uint8_t **pp, const uint8_t *lim)
         }
 
         /* over the limit: the line parser says so where it would */
-        if (ev.data_len + 1 > s->max || ev.name_len > s->max - 1 - ev.data_len)
+        if (check
+            && (ev.data_len + 1 > s->max
+                || ev.name_len > s->max - 1 - ev.data_len))
         {
             break;
-        }
-
-        if (ev.name_len == 0) {
-            ev.name = (const uint8_t *) "";
         }
 
         q += 2;

@@ -7,6 +7,7 @@
  *   cores N response FILE   sluice_usage_parse of a JSON answer
  *   cores N sse FILE        sluice_sse_feed with the filter's event handler
  *                           (usage hint, then usage parse)
+ *   cores N sse-lines FILE  the same, the fast path off (line by line)
  *
  * Each kind runs N times; the report divides by N.  Prints one line per
  * kind so a run outside callgrind still checks the cores agree.
@@ -34,8 +35,9 @@ static char *cores_read(const char *path, size_t *len);
 CORES_ENTRY int cores_request(const uint8_t *p, size_t len);
 CORES_ENTRY int cores_response(const uint8_t *p, size_t len,
     sluice_usage_t *u);
-CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s);
-static int cores_sse_event(void *data, const sluice_sse_event_t *ev);
+CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s,
+    int lines);
+static int sse_event(void *data, const sluice_sse_event_t *ev);
 
 
 static char *
@@ -91,9 +93,13 @@ cores_response(const uint8_t *p, size_t len, sluice_usage_t *u)
 }
 
 
-/* as ngx_http_sluice_filter_event: hint first, parse when it says so */
+/*
+ * As ngx_http_sluice_filter_event: hint first, parse when it says so.
+ * Not named cores_*: --toggle-collect='cores_*' would toggle counting
+ * off on entry, and the hint and parse would go uncounted.
+ */
 static int
-cores_sse_event(void *data, const sluice_sse_event_t *ev)
+sse_event(void *data, const sluice_sse_event_t *ev)
 {
     int           usage_only;
     cores_sse_t  *s = data;
@@ -115,7 +121,7 @@ cores_sse_event(void *data, const sluice_sse_event_t *ev)
 
 
 CORES_ENTRY int
-cores_sse(const uint8_t *p, size_t len, cores_sse_t *s)
+cores_sse(const uint8_t *p, size_t len, cores_sse_t *s, int lines)
 {
     int           rc;
     sluice_sse_t  sse;
@@ -124,7 +130,8 @@ cores_sse(const uint8_t *p, size_t len, cores_sse_t *s)
     s->events = 0;
     s->usage_only = 0;
 
-    sluice_sse_init(&sse, 0, cores_sse_event, s);
+    sluice_sse_init(&sse, 0, sse_event, s);
+    sse.lines = lines;
     rc = sluice_sse_feed(&sse, p, len);
     sluice_sse_free(&sse);
 
@@ -142,7 +149,8 @@ main(int argc, char **argv)
     sluice_usage_t  u;
 
     if (argc < 4 || (argc - 2) % 2 != 0) {
-        fprintf(stderr, "usage: %s N request|response|sse FILE ...\n",
+        fprintf(stderr, "usage: %s N request|response|sse|sse-lines FILE "
+                "...\n",
                 argv[0]);
         return 2;
     }
@@ -160,8 +168,11 @@ main(int argc, char **argv)
             } else if (strcmp(argv[k], "response") == 0) {
                 rc = cores_response((uint8_t *) p, len, &u);
 
-            } else if (strcmp(argv[k], "sse") == 0) {
-                rc = cores_sse((uint8_t *) p, len, &s);
+            } else if (strcmp(argv[k], "sse") == 0
+                       || strcmp(argv[k], "sse-lines") == 0)
+            {
+                rc = cores_sse((uint8_t *) p, len, &s,
+                               strcmp(argv[k], "sse-lines") == 0);
 
             } else {
                 fprintf(stderr, "unknown kind %s\n", argv[k]);
@@ -173,7 +184,7 @@ main(int argc, char **argv)
             printf("%s %s: %d in %lld out %lld\n", argv[k], argv[k + 1], rc,
                    (long long) u.in, (long long) u.out);
 
-        } else if (strcmp(argv[k], "sse") == 0) {
+        } else if (strncmp(argv[k], "sse", 3) == 0) {
             printf("%s %s: %d, %u events, in %lld out %lld, usage only "
                    "%u\n", argv[k], argv[k + 1], rc, s.events,
                    (long long) s.usage.in, (long long) s.usage.out,
