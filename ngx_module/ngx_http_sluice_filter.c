@@ -21,6 +21,10 @@
 /* held bytes leave in copies of this size, reused through free_mem */
 #define NGX_HTTP_SLUICE_FILTER_CHUNK  4096
 
+/* an event's name or data is the literal, compared length first */
+#define ngx_http_sluice_filter_is(p, len, lit)                               \
+    ((len) == sizeof(lit) - 1 && ngx_strncmp(p, lit, sizeof(lit) - 1) == 0)
+
 
 /* malloc'd, freed by the pool cleanup of the filter context */
 typedef struct {
@@ -101,7 +105,6 @@ static int ngx_http_sluice_filter_event(void *data,
 static void ngx_http_sluice_filter_tokens(ngx_http_sluice_filter_ctx_t *f);
 static ngx_uint_t ngx_http_sluice_filter_terminal(
     ngx_http_sluice_filter_ctx_t *f, const sluice_sse_event_t *ev);
-static ngx_uint_t ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit);
 static ngx_int_t ngx_http_sluice_filter_emit(ngx_http_sluice_filter_ctx_t *f,
     uint64_t from, uint64_t to);
 static ngx_int_t ngx_http_sluice_filter_hold(ngx_http_sluice_filter_ctx_t *f,
@@ -639,36 +642,23 @@ static ngx_uint_t
 ngx_http_sluice_filter_terminal(ngx_http_sluice_filter_ctx_t *f,
     const sluice_sse_event_t *ev)
 {
-    ngx_str_t  name;
-
-    name.data = (u_char *) ev->name;
-    name.len = ev->name_len;
-
     switch (f->sctx->dialect) {
 
     case NGX_HTTP_SLUICE_MESSAGES:
-        return ngx_http_sluice_filter_is(&name, "message_stop");
+        return ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                         "message_stop");
 
     case NGX_HTTP_SLUICE_RESPONSES:
-        return ngx_http_sluice_filter_is(&name, "response.completed")
-               || ngx_http_sluice_filter_is(&name, "response.failed")
-               || ngx_http_sluice_filter_is(&name, "response.incomplete");
+        return ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                         "response.completed")
+               || ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                            "response.failed")
+               || ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                            "response.incomplete");
 
     default:
-        return ev->data_len == sizeof("[DONE]") - 1
-               && ngx_strncmp(ev->data, "[DONE]", ev->data_len) == 0;
+        return ngx_http_sluice_filter_is(ev->data, ev->data_len, "[DONE]");
     }
-}
-
-
-static ngx_uint_t
-ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit)
-{
-    size_t  len;
-
-    len = ngx_strlen(lit);
-
-    return s->len == len && ngx_strncmp(s->data, lit, len) == 0;
 }
 
 
