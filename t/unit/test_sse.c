@@ -609,6 +609,10 @@ test_fast(void)
     for (k = 0; k < 2; k++) {
         len = k ? 2 * 1024 * 1024 : 200 * 1024;
         big = malloc(len + 64);
+        if (big == NULL) {
+            abort();
+        }
+
         i = strlen("data: a\n\nevent: big\ndata: ");
         memcpy(big, "data: a\n\nevent: big\ndata: ", i);
         memset(big + i, 'x', len);
