@@ -68,20 +68,27 @@ sluice_usage_init(sluice_usage_t *u)
 }
 
 
+int
+sluice_usage_hint(const uint8_t *p, size_t len)
+{
+    return sluice_usage_hint_find(p, len) < len;
+}
+
+
 /*
  * Every "usage" key holds a 'g', which the keys and values of stream
  * events other than usage rarely do: memchr (vectorised in libc) finds
- * each 'g', and only those are compared.  This finds every "usage" in
- * the text, as a plain scan for the quote would.
+ * each 'g', and only those are compared.  Each "usage" in the text is
+ * tried, in order.
  */
-int
-sluice_usage_hint(const uint8_t *p, size_t len)
+size_t
+sluice_usage_hint_find(const uint8_t *p, size_t len)
 {
     size_t          i;
     const uint8_t  *g, *end;
 
     if (len < 7) {
-        return 0;
+        return len;
     }
 
     /* 'g' is the fifth of the seven bytes of "usage", quotes included */
@@ -90,7 +97,7 @@ sluice_usage_hint(const uint8_t *p, size_t len)
     for (g = p + 4; g < end; g++) {
         g = memchr(g, 'g', end - g);
         if (g == NULL) {
-            return 0;
+            return len;
         }
 
         if (memcmp(g - 4, "\"usage\"", 7) != 0) {
@@ -103,12 +110,12 @@ sluice_usage_hint(const uint8_t *p, size_t len)
             i = sluice_usage_ws(p, i + 1, len);
 
             if (i < len && p[i] == '{') {
-                return 1;
+                return (g - 4) - p;
             }
         }
     }
 
-    return 0;
+    return len;
 }
 
 

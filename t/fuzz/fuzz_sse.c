@@ -2,8 +2,10 @@
  * libFuzzer target for sluice_sse, differential: the fast path and the
  * line parser (s->lines) must hand over the same events (name, data,
  * start, end, cr), return the same codes and end in the same state,
- * whatever the stream and however it is cut; and sluice_usage_hint must
- * agree with its plain definition on every event's data.
+ * whatever the stream and however it is cut; sluice_usage_hint and
+ * sluice_usage_hint_find must agree with their plain definition on every
+ * event's data, and the filter's one search per buffer
+ * (ngx_http_sluice_filter_hint, repeated here) with the hint.
  *
  * Input: byte 0 picks the limit (0: the default, else 1..255 bytes),
  * byte 1 seeds the cut points, byte 2 makes the handler stop after that
@@ -24,13 +26,17 @@ typedef struct {
     size_t          cap;
     sluice_sse_t   *s;
     long            left;
+    const uint8_t  *base;      /* the bytes being fed */
+    const uint8_t  *last;
+    const uint8_t  *hint;
 } fuzz_out_t;
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void fuzz_add(fuzz_out_t *o, const void *p, size_t n);
 static int fuzz_event(void *data, const sluice_sse_event_t *ev);
-static int fuzz_hint_ref(const uint8_t *p, size_t len);
+static size_t fuzz_hint_ref(const uint8_t *p, size_t len);
+static int fuzz_hint_buffer(fuzz_out_t *o, const sluice_sse_event_t *ev);
 static void fuzz_run(const uint8_t *p, size_t len, size_t max,
     unsigned seed, long stop_at, int lines, fuzz_out_t *o);
 
@@ -54,11 +60,15 @@ fuzz_add(fuzz_out_t *o, const void *p, size_t n)
 static int
 fuzz_event(void *data, const sluice_sse_event_t *ev)
 {
+    size_t       at;
     uint64_t     n[4];
     fuzz_out_t  *o = data;
 
-    if (sluice_usage_hint(ev->data, ev->data_len)
-        != fuzz_hint_ref(ev->data, ev->data_len))
+    at = fuzz_hint_ref(ev->data, ev->data_len);
+
+    if (sluice_usage_hint_find(ev->data, ev->data_len) != at
+        || sluice_usage_hint(ev->data, ev->data_len) != (at < ev->data_len)
+        || fuzz_hint_buffer(o, ev) != (at < ev->data_len))
     {
         __builtin_trap();
     }
@@ -76,8 +86,35 @@ fuzz_event(void *data, const sluice_sse_event_t *ev)
 }
 
 
-/* "usage", blanks, ':', blanks, '{' anywhere in [p, p + len) */
+/* as ngx_http_sluice_filter_hint: one search over the bytes fed */
 static int
+fuzz_hint_buffer(fuzz_out_t *o, const sluice_sse_event_t *ev)
+{
+    const uint8_t  *d, *last;
+
+    d = ev->data;
+    last = d + ev->data_len;
+
+    if ((uintptr_t) d < (uintptr_t) o->base
+        || (uintptr_t) last > (uintptr_t) o->last)
+    {
+        return sluice_usage_hint(ev->data, ev->data_len);
+    }
+
+    if (o->hint == NULL || o->hint < d) {
+        o->hint = d + sluice_usage_hint_find(d, o->last - d);
+    }
+
+    if (o->hint >= last) {
+        return 0;
+    }
+
+    return sluice_usage_hint(ev->data, ev->data_len);
+}
+
+
+/* where "usage", blanks, ':', blanks, '{' first begins, or len */
+static size_t
 fuzz_hint_ref(const uint8_t *p, size_t len)
 {
     size_t  i, j;
@@ -108,11 +145,11 @@ fuzz_hint_ref(const uint8_t *p, size_t len)
         }
 
         if (j < len && p[j] == '{') {
-            return 1;
+            return i;
         }
     }
 
-    return 0;
+    return len;
 }
 
 
@@ -141,6 +178,10 @@ fuzz_run(const uint8_t *p, size_t len, size_t max, unsigned seed,
             to = from + 1 + (seed >> 16) % (1 + (seed & 0x3f));
             to = to < len ? to : len;
         }
+
+        o->base = p + from;
+        o->last = p + to;
+        o->hint = NULL;
 
         rc = sluice_sse_feed(&s, p + from, to - from);
         fuzz_add(o, &rc, sizeof(rc));

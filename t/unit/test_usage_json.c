@@ -28,7 +28,7 @@ static void test_shapes(void);
 static void test_streams(void);
 static void test_hint(void);
 static int hint_offsets(void);
-static int hint_ref(const uint8_t *p, size_t len);
+static size_t hint_ref(const uint8_t *p, size_t len);
 static int hint_same(const char *text);
 static void test_fixtures(const char *dir);
 static int check_fixture(json_t *mock, int *checked);
@@ -239,11 +239,17 @@ test_hint(void)
                  "\"resp_1\",\"usage\":{\"input_tokens\":5}}}"),
        "hint: response.completed");
     ok(hint_same("\"usage\"ggg\"usage\" :  {"), "hint: g runs");
+    ok(hint_same("data: {\"a\":1}\n\ndata: {\"usage\":null}\n\ndata: "
+                 "{\"usage\":{\"x\":1}}\n\ndata: {\"usage\"\n\n: {\n\n"),
+       "hint: a stream buffer, the key first in the third event");
 }
 
 
-/* the plain definition: "usage", blanks, ':', blanks, '{' anywhere */
-static int
+/*
+ * The plain definition: where "usage", blanks, ':', blanks, '{' first
+ * begins, or len.
+ */
+static size_t
 hint_ref(const uint8_t *p, size_t len)
 {
     size_t  i, j;
@@ -266,15 +272,15 @@ hint_ref(const uint8_t *p, size_t len)
         }
 
         if (j < len && p[j] == '{') {
-            return 1;
+            return i;
         }
     }
 
-    return 0;
+    return len;
 }
 
 
-/* the hint agrees with the definition on every slice of the text */
+/* the hint and the search agree with the definition on every slice */
 static int
 hint_same(const char *text)
 {
@@ -288,7 +294,11 @@ hint_same(const char *text)
 
     for (i = 0; i <= len; i++) {
         for (j = i; j <= len; j++) {
-            if (sluice_usage_hint(p + i, j - i) != hint_ref(p + i, j - i)) {
+            if (sluice_usage_hint(p + i, j - i)
+                != (hint_ref(p + i, j - i) < j - i)
+                || sluice_usage_hint_find(p + i, j - i)
+                   != hint_ref(p + i, j - i))
+            {
                 printf("# hint differs on [%zu, %zu) of %s\n", i, j, text);
                 good = 0;
             }
