@@ -25,6 +25,9 @@ typedef struct {
     sluice_usage_t   usage;
     unsigned         events;
     unsigned         usage_only;
+    const uint8_t   *base;       /* the bytes fed */
+    const uint8_t   *last;
+    const uint8_t   *hint;
 } cores_sse_t;
 
 
@@ -94,17 +97,32 @@ cores_response(const uint8_t *p, size_t len, sluice_usage_t *u)
 
 
 /*
- * As ngx_http_sluice_filter_event: hint first, parse when it says so.
- * Not named cores_*: --toggle-collect='cores_*' would toggle counting
- * off on entry, and the hint and parse would go uncounted.
+ * As ngx_http_sluice_filter_event: the hint (searched once over the
+ * bytes fed, as ngx_http_sluice_filter_hint does), then the parse when
+ * it says so.  Not named cores_*: --toggle-collect='cores_*' would
+ * toggle counting off on entry, and the hint and parse go uncounted.
  */
 static int
 sse_event(void *data, const sluice_sse_event_t *ev)
 {
-    int           usage_only;
-    cores_sse_t  *s = data;
+    int             usage_only;
+    cores_sse_t    *s = data;
+    const uint8_t  *d, *last;
 
     s->events++;
+
+    d = ev->data;
+    last = d + ev->data_len;
+
+    if (d >= s->base && last <= s->last) {
+        if (s->hint == NULL || s->hint < d) {
+            s->hint = d + sluice_usage_hint_find(d, s->last - d);
+        }
+
+        if (s->hint >= last) {
+            return 0;
+        }
+    }
 
     if (!sluice_usage_hint(ev->data, ev->data_len)) {
         return 0;
@@ -129,6 +147,9 @@ cores_sse(const uint8_t *p, size_t len, cores_sse_t *s, int lines)
     sluice_usage_init(&s->usage);
     s->events = 0;
     s->usage_only = 0;
+    s->base = p;
+    s->last = p + len;
+    s->hint = NULL;
 
     sluice_sse_init(&sse, 0, sse_event, s);
     sse.lines = lines;
