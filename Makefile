@@ -102,8 +102,9 @@ lint:
 # (requests, answers, streams, seeded from t/xlate and the client
 # fixtures), then the JSON scanner and the table format, then the token
 # estimator (checked against the JSON scanner, seeded with the request
-# bodies), then a whole answer's usage read from its end against the
-# full skim; FUZZ_SECONDS each.
+# bodies), then the SSE splitter's fast path against its line parser,
+# then a whole answer's usage read from its end against the full skim;
+# FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
 FUZZ_KINDS  := request response stream
 
@@ -147,6 +148,18 @@ fuzz:
 	    -max_len=262144 -print_final_stats=1 \
 	    $(BUILD)/fuzz/corpus-estimate $(BUILD)/fuzz/seed/estimate \
 	    2>&1 | tail -15
+	@set -eo pipefail; \
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Ingx_module \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
+	    -o $(BUILD)/fuzz/fuzz_sse t/fuzz/fuzz_sse.c \
+	    ngx_module/sluice_sse.c ngx_module/sluice_usage_json.c \
+	    ngx_module/sluice_json.c; \
+	mkdir -p $(BUILD)/fuzz/corpus-sse; \
+	echo "fuzz: sse for $(FUZZ_SECONDS) s"; \
+	$(BUILD)/fuzz/fuzz_sse -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-sse $(BUILD)/fuzz/seed/sse 2>&1 | tail -15
 	@set -eo pipefail; \
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Ingx_module \
 	    -fsanitize=fuzzer,address,undefined \

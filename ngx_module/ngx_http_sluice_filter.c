@@ -21,6 +21,10 @@
 /* held bytes leave in copies of this size, reused through free_mem */
 #define NGX_HTTP_SLUICE_FILTER_CHUNK  4096
 
+/* an event's name or data is the literal, compared length first */
+#define ngx_http_sluice_filter_is(p, len, lit)                               \
+    ((len) == sizeof(lit) - 1 && ngx_strncmp(p, lit, sizeof(lit) - 1) == 0)
+
 
 /* malloc'd, freed by the pool cleanup of the filter context */
 typedef struct {
@@ -53,6 +57,8 @@ typedef struct {
     uint64_t                       emit;
     uint64_t                       base;
     u_char                        *base_p;
+    u_char                        *base_last; /* end of the buffer fed */
+    u_char                        *hint;     /* see filter_hint */
     ngx_buf_t                     *buf;
     ngx_buf_t                     *last_b;   /* last out buf made for buf */
 
@@ -99,9 +105,10 @@ static ngx_int_t ngx_http_sluice_filter_feed(ngx_http_sluice_filter_ctx_t *f,
 static int ngx_http_sluice_filter_event(void *data,
     const sluice_sse_event_t *ev);
 static void ngx_http_sluice_filter_tokens(ngx_http_sluice_filter_ctx_t *f);
+static ngx_uint_t ngx_http_sluice_filter_hint(ngx_http_sluice_filter_ctx_t *f,
+    const sluice_sse_event_t *ev);
 static ngx_uint_t ngx_http_sluice_filter_terminal(
     ngx_http_sluice_filter_ctx_t *f, const sluice_sse_event_t *ev);
-static ngx_uint_t ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit);
 static ngx_int_t ngx_http_sluice_filter_emit(ngx_http_sluice_filter_ctx_t *f,
     uint64_t from, uint64_t to);
 static ngx_int_t ngx_http_sluice_filter_hold(ngx_http_sluice_filter_ctx_t *f,
@@ -535,6 +542,8 @@ ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
 
     f->buf = b;
     f->base_p = b->pos;
+    f->base_last = b->pos + n;
+    f->hint = NULL;
     f->last_b = NULL;
     end = f->base + n;
 
@@ -608,7 +617,7 @@ ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
         f->terminal = 1;
     }
 
-    if (!sluice_usage_hint(ev->data, ev->data_len)) {
+    if (!ngx_http_sluice_filter_hint(f, ev)) {
         return 0;
     }
 
@@ -634,41 +643,62 @@ ngx_http_sluice_filter_event(void *data, const sluice_sse_event_t *ev)
 }
 
 
+/*
+ * sluice_usage_hint for the event, searching the buffer being fed once:
+ * f->hint is where the pattern next begins in it (base_last: nowhere)
+ * at or after the data of an earlier event, so an event whose data lies
+ * in the buffer and ends by there has none.  Data copied out of the
+ * buffer (several lines, or a line cut between buffers) is checked alone.
+ */
+static ngx_uint_t
+ngx_http_sluice_filter_hint(ngx_http_sluice_filter_ctx_t *f,
+    const sluice_sse_event_t *ev)
+{
+    u_char  *d, *last;
+
+    d = (u_char *) ev->data;
+    last = d + ev->data_len;
+
+    if ((uintptr_t) d < (uintptr_t) f->base_p
+        || (uintptr_t) last > (uintptr_t) f->base_last)
+    {
+        return sluice_usage_hint(ev->data, ev->data_len);
+    }
+
+    if (f->hint == NULL || f->hint < d) {
+        f->hint = d + sluice_usage_hint_find(d, f->base_last - d);
+    }
+
+    if (f->hint >= last) {
+        return 0;
+    }
+
+    return sluice_usage_hint(ev->data, ev->data_len);
+}
+
+
 /* the event that ends a stream of the caller's dialect */
 static ngx_uint_t
 ngx_http_sluice_filter_terminal(ngx_http_sluice_filter_ctx_t *f,
     const sluice_sse_event_t *ev)
 {
-    ngx_str_t  name;
-
-    name.data = (u_char *) ev->name;
-    name.len = ev->name_len;
-
     switch (f->sctx->dialect) {
 
     case NGX_HTTP_SLUICE_MESSAGES:
-        return ngx_http_sluice_filter_is(&name, "message_stop");
+        return ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                         "message_stop");
 
     case NGX_HTTP_SLUICE_RESPONSES:
-        return ngx_http_sluice_filter_is(&name, "response.completed")
-               || ngx_http_sluice_filter_is(&name, "response.failed")
-               || ngx_http_sluice_filter_is(&name, "response.incomplete");
+        return ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                         "response.completed")
+               || ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                            "response.failed")
+               || ngx_http_sluice_filter_is(ev->name, ev->name_len,
+                                            "response.incomplete");
 
     default:
-        return ev->data_len == sizeof("[DONE]") - 1
-               && ngx_strncmp(ev->data, "[DONE]", ev->data_len) == 0;
+        return ngx_http_sluice_filter_is(ev->data, ev->data_len, "[DONE]");
     }
-}
-
-
-static ngx_uint_t
-ngx_http_sluice_filter_is(ngx_str_t *s, const char *lit)
-{
-    size_t  len;
-
-    len = ngx_strlen(lit);
-
-    return s->len == len && ngx_strncmp(s->data, lit, len) == 0;
 }
 
 

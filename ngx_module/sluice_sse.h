@@ -65,6 +65,7 @@ typedef struct {
 
     int                    error;   /* 0, or the code that stopped it */
     unsigned               cr:1;    /* the last line ended with a CR */
+    unsigned               lines:1; /* line by line only: no fast path */
 } sluice_sse_t;
 
 /* No allocation happens here; max 0 means 1 MiB. */
@@ -75,6 +76,11 @@ void sluice_sse_init(sluice_sse_t *s, size_t max,
  * Feeds len bytes; calls the handler once per complete event, in order.
  * Returns SLUICE_SSE_OK, SLUICE_SSE_ERROR or SLUICE_SSE_TOO_BIG; after
  * a failure every feed fails the same way until sluice_sse_reset().
+ * Events of the usual shapes ("data: ...\n\n", "event: ...\ndata:
+ * ...\n\n", no CR) that lie whole in the bytes fed are found with
+ * memchr and handed over without a copy; anything else goes line by
+ * line.  Both give the same events; setting s->lines after init keeps
+ * to the line parser (the tests compare the two).
  */
 int sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len);
 

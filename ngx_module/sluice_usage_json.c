@@ -9,10 +9,6 @@
 #include "sluice_json.h"
 #include "sluice_usage_json.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 
 /* one count: usage.<key> or usage.<key>.<sub> */
 typedef struct {
@@ -31,7 +27,6 @@ static void sluice_usage_merge(const int64_t *n, sluice_usage_t *u);
 static int sluice_usage_count(const uint8_t *p, sluice_json_member_t *v,
     int64_t *n);
 static size_t sluice_usage_ws(const uint8_t *p, size_t i, size_t len);
-static const uint8_t *sluice_usage_key(const uint8_t *p, size_t len);
 static int sluice_usage_tail(const uint8_t *p, size_t len,
     sluice_json_member_t *usage);
 static size_t sluice_usage_close(const uint8_t *p, size_t i, size_t len);
@@ -79,75 +74,51 @@ sluice_usage_init(sluice_usage_t *u)
 int
 sluice_usage_hint(const uint8_t *p, size_t len)
 {
-    size_t          i;
-    const uint8_t  *q;
+    return sluice_usage_hint_find(p, len) < len;
+}
 
-    for (i = 0; i < len; i++) {
-        q = sluice_usage_key(p + i, len - i);
-        if (q == NULL) {
-            return 0;
+
+/*
+ * Every "usage" key holds a 'g', which the keys and values of stream
+ * events other than usage rarely do: memchr (vectorised in libc) finds
+ * each 'g', and only those are compared.  Each "usage" in the text is
+ * tried, in order.
+ */
+size_t
+sluice_usage_hint_find(const uint8_t *p, size_t len)
+{
+    size_t          i;
+    const uint8_t  *g, *end;
+
+    if (len < 7) {
+        return len;
+    }
+
+    /* 'g' is the fifth of the seven bytes of "usage", quotes included */
+    end = p + len - 2;
+
+    for (g = p + 4; g < end; g++) {
+        g = memchr(g, 'g', end - g);
+        if (g == NULL) {
+            return len;
         }
 
-        i = q - p;
+        if (memcmp(g - 4, "\"usage\"", 7) != 0) {
+            continue;
+        }
 
-        i = sluice_usage_ws(p, i + 7, len);
+        i = sluice_usage_ws(p, (g - p) + 3, len);
 
         if (i < len && p[i] == ':') {
             i = sluice_usage_ws(p, i + 1, len);
 
             if (i < len && p[i] == '{') {
-                return 1;
+                return (g - 4) - p;
             }
         }
     }
 
-    return 0;
-}
-
-
-/*
- * The first "\"usage\"" in p[0..len), or NULL.  With SSE2 sixteen
- * offsets are tried at once for the quote followed by 'u', and only
- * those are compared in full.
- */
-static const uint8_t *
-sluice_usage_key(const uint8_t *p, size_t len)
-{
-    size_t    i;
-#if defined(__SSE2__)
-    size_t    j;
-    unsigned  bits;
-    __m128i   a, b;
-
-    for (i = 0; i + 17 <= len; i += 16) {
-        a = _mm_loadu_si128((const __m128i *) (p + i));
-        b = _mm_loadu_si128((const __m128i *) (p + i + 1));
-
-        bits = (unsigned) _mm_movemask_epi8(
-                   _mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('"')),
-                                 _mm_cmpeq_epi8(b, _mm_set1_epi8('u'))));
-
-        while (bits) {
-            j = i + (size_t) __builtin_ctz(bits);
-
-            if (len - j >= 7 && memcmp(p + j, "\"usage\"", 7) == 0) {
-                return p + j;
-            }
-
-            bits &= bits - 1;
-        }
-    }
-#else
-    i = 0;
-#endif
-
-    for ( /* void */ ; i + 7 <= len; i++) {
-        if (p[i] == '"' && memcmp(p + i, "\"usage\"", 7) == 0) {
-            return p + i;
-        }
-    }
-
-    return NULL;
+    return len;
 }
 
 

@@ -33,6 +33,14 @@ void sluice_usage_init(sluice_usage_t *u);
 int sluice_usage_hint(const uint8_t *p, size_t len);
 
 /*
+ * Where the hint's pattern ("usage", blanks, ':', blanks, '{') first
+ * begins in the text, or len.  No piece of the text that ends by there
+ * holds the pattern, so one search over a stream buffer answers for
+ * every event lying in it before the match.
+ */
+size_t sluice_usage_hint_find(const uint8_t *p, size_t len);
+
+/*
  * Parses the text and looks for the usage object at "usage" (chat and
  * responses bodies, chat chunks, messages bodies and message_delta),
  * "response.usage" (responses stream events) or "message.usage"

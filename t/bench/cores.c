@@ -7,6 +7,7 @@
  *   cores N response FILE   sluice_usage_parse of a JSON answer
  *   cores N sse FILE        sluice_sse_feed with the filter's event handler
  *                           (usage hint, then usage parse)
+ *   cores N sse-lines FILE  the same, the fast path off (line by line)
  *
  * Each kind runs N times; the report divides by N.  Prints one line per
  * kind so a run outside callgrind still checks the cores agree.
@@ -24,6 +25,9 @@ typedef struct {
     sluice_usage_t   usage;
     unsigned         events;
     unsigned         usage_only;
+    const uint8_t   *base;       /* the bytes fed */
+    const uint8_t   *last;
+    const uint8_t   *hint;
 } cores_sse_t;
 
 
@@ -34,8 +38,9 @@ static char *cores_read(const char *path, size_t *len);
 CORES_ENTRY int cores_request(const uint8_t *p, size_t len);
 CORES_ENTRY int cores_response(const uint8_t *p, size_t len,
     sluice_usage_t *u);
-CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s);
-static int cores_sse_event(void *data, const sluice_sse_event_t *ev);
+CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s,
+    int lines);
+static int sse_event(void *data, const sluice_sse_event_t *ev);
 
 
 static char *
@@ -91,14 +96,33 @@ cores_response(const uint8_t *p, size_t len, sluice_usage_t *u)
 }
 
 
-/* as ngx_http_sluice_filter_event: hint first, parse when it says so */
+/*
+ * As ngx_http_sluice_filter_event: the hint (searched once over the
+ * bytes fed, as ngx_http_sluice_filter_hint does), then the parse when
+ * it says so.  Not named cores_*: --toggle-collect='cores_*' would
+ * toggle counting off on entry, and the hint and parse go uncounted.
+ */
 static int
-cores_sse_event(void *data, const sluice_sse_event_t *ev)
+sse_event(void *data, const sluice_sse_event_t *ev)
 {
-    int           usage_only;
-    cores_sse_t  *s = data;
+    int             usage_only;
+    cores_sse_t    *s = data;
+    const uint8_t  *d, *last;
 
     s->events++;
+
+    d = ev->data;
+    last = d + ev->data_len;
+
+    if (d >= s->base && last <= s->last) {
+        if (s->hint == NULL || s->hint < d) {
+            s->hint = d + sluice_usage_hint_find(d, s->last - d);
+        }
+
+        if (s->hint >= last) {
+            return 0;
+        }
+    }
 
     if (!sluice_usage_hint(ev->data, ev->data_len)) {
         return 0;
@@ -115,7 +139,7 @@ cores_sse_event(void *data, const sluice_sse_event_t *ev)
 
 
 CORES_ENTRY int
-cores_sse(const uint8_t *p, size_t len, cores_sse_t *s)
+cores_sse(const uint8_t *p, size_t len, cores_sse_t *s, int lines)
 {
     int           rc;
     sluice_sse_t  sse;
@@ -123,8 +147,12 @@ cores_sse(const uint8_t *p, size_t len, cores_sse_t *s)
     sluice_usage_init(&s->usage);
     s->events = 0;
     s->usage_only = 0;
+    s->base = p;
+    s->last = p + len;
+    s->hint = NULL;
 
-    sluice_sse_init(&sse, 0, cores_sse_event, s);
+    sluice_sse_init(&sse, 0, sse_event, s);
+    sse.lines = lines;
     rc = sluice_sse_feed(&sse, p, len);
     sluice_sse_free(&sse);
 
@@ -142,7 +170,8 @@ main(int argc, char **argv)
     sluice_usage_t  u;
 
     if (argc < 4 || (argc - 2) % 2 != 0) {
-        fprintf(stderr, "usage: %s N request|response|sse FILE ...\n",
+        fprintf(stderr, "usage: %s N request|response|sse|sse-lines FILE "
+                "...\n",
                 argv[0]);
         return 2;
     }
@@ -160,8 +189,11 @@ main(int argc, char **argv)
             } else if (strcmp(argv[k], "response") == 0) {
                 rc = cores_response((uint8_t *) p, len, &u);
 
-            } else if (strcmp(argv[k], "sse") == 0) {
-                rc = cores_sse((uint8_t *) p, len, &s);
+            } else if (strcmp(argv[k], "sse") == 0
+                       || strcmp(argv[k], "sse-lines") == 0)
+            {
+                rc = cores_sse((uint8_t *) p, len, &s,
+                               strcmp(argv[k], "sse-lines") == 0);
 
             } else {
                 fprintf(stderr, "unknown kind %s\n", argv[k]);
@@ -173,7 +205,7 @@ main(int argc, char **argv)
             printf("%s %s: %d in %lld out %lld\n", argv[k], argv[k + 1], rc,
                    (long long) u.in, (long long) u.out);
 
-        } else if (strcmp(argv[k], "sse") == 0) {
+        } else if (strncmp(argv[k], "sse", 3) == 0) {
             printf("%s %s: %d, %u events, in %lld out %lld, usage only "
                    "%u\n", argv[k], argv[k + 1], rc, s.events,
                    (long long) s.usage.in, (long long) s.usage.out,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora: t/xlate/<kind>/<from>-<to>.<case>.in.* and the
 # client fixtures' bodies and streams, each behind the two selector bytes
-# fuzz_xlate.c reads (direction, then flags); and, as they are, the
-# request bodies for fuzz_estimate.c (OUTDIR/estimate).  Usage: seed.sh OUTDIR
+# fuzz_xlate.c reads (direction, then flags); as they are, the request
+# bodies for fuzz_estimate.c (OUTDIR/estimate); the streams for
+# fuzz_sse.c (OUTDIR/sse).  Usage: seed.sh OUTDIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,6 +38,14 @@ done
 mkdir -p "$out/estimate"
 for f in t/xlate/request/*.in.*; do
     cp "$f" "$out/estimate/${f##*/}"
+done
+
+# the SSE splitter's corpus (fuzz_sse.c): the streams behind its three
+# option bytes (limit, cuts, stop), whole and cut
+mkdir -p "$out/sse"
+for f in t/xlate/stream/*.in.*; do
+    { printf '\0\0\377'; cat "$f"; } > "$out/sse/${f##*/}"
+    { printf '\0\7\377'; cat "$f"; } > "$out/sse/${f##*/}.cut"
 done
 
 [ -d "$fixtures" ] && command -v jq >/dev/null || exit 0

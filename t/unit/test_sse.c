@@ -1,7 +1,7 @@
 /*
  * Unit tests (TAP) for sluice_sse: golden event lists, the same lists
- * whatever the stream is cut into, raw block spans, limits, and the
- * captured provider streams.
+ * whatever the stream is cut into, raw block spans, limits, the fast
+ * path against the line parser, and the captured provider streams.
  */
 
 #define _GNU_SOURCE
@@ -40,6 +40,13 @@ static void test_spans(void);
 static void test_limits(void);
 static void test_fixtures(const char *dir);
 static int test_fixture_stream(const char *text, size_t len);
+static int record(void *data, const sluice_sse_event_t *ev);
+static void feed_record(const char *text, size_t len, const size_t *cuts,
+    size_t n, size_t max, int lines, long stop_at, str_t *out);
+static int same_both_ways(const char *text, size_t len, size_t max,
+    long stop_at, size_t step);
+static void test_fast(void);
+static void test_fast_limits(void);
 
 
 static const golden_t  golden[] = {
@@ -400,6 +407,250 @@ test_fixtures(const char *dir)
 }
 
 
+/* what a differential run sees: every event in full, and each rc */
+typedef struct {
+    str_t          *out;
+    sluice_sse_t   *s;
+    long            left;      /* events before the handler says stop */
+} recorder_t;
+
+
+static int
+record(void *data, const sluice_sse_event_t *ev)
+{
+    char         num[80];
+    recorder_t  *rec = data;
+
+    str_add(rec->out, "[", 1);
+    str_add(rec->out, ev->name, ev->name_len);
+    str_add(rec->out, "|", 1);
+    str_add(rec->out, ev->data, ev->data_len);
+    snprintf(num, sizeof(num), "|%llu-%llu%s]",
+             (unsigned long long) ev->start, (unsigned long long) ev->end,
+             rec->s->cr ? " cr" : "");
+    str_add(rec->out, num, strlen(num));
+
+    return rec->left >= 0 && rec->left-- == 0;
+}
+
+
+/* feeds text cut at cuts[0..n), recording events, rcs and the end state */
+static void
+feed_record(const char *text, size_t len, const size_t *cuts, size_t n,
+    size_t max, int lines, long stop_at, str_t *out)
+{
+    int           rc;
+    char          num[80];
+    size_t        i, from, to;
+    recorder_t    rec;
+    sluice_sse_t  s;
+
+    rec.out = out;
+    rec.s = &s;
+    rec.left = stop_at;
+
+    sluice_sse_init(&s, max, record, &rec);
+    s.lines = lines;
+    str_add(out, "", 0);
+
+    from = 0;
+
+    for (i = 0; i <= n; i++) {
+        to = (i < n) ? cuts[i] : len;
+        rc = sluice_sse_feed(&s, (const uint8_t *) text + from, to - from);
+        snprintf(num, sizeof(num), "<%d>", rc);
+        str_add(out, num, strlen(num));
+        from = to;
+    }
+
+    snprintf(num, sizeof(num), "{%llu %llu %d}",
+             (unsigned long long) s.offset, (unsigned long long) s.block,
+             (int) s.cr);
+    str_add(out, num, strlen(num));
+
+    sluice_sse_free(&s);
+}
+
+
+/*
+ * 1 when the fast path and the line parser see the same events (name,
+ * data, start, end, cr), the same return codes and the same offsets,
+ * whole, cut in two at every step-th byte, fed a byte at a time, and
+ * cut at random; stop_at >= 0: the handler stops after that many events.
+ */
+static int
+same_both_ways(const char *text, size_t len, size_t max, long stop_at,
+    size_t step)
+{
+    int      good, r, way;
+    size_t   k, i, n, *cuts;
+    str_t    out[2];
+
+    good = 1;
+    cuts = malloc((len + 1) * sizeof(size_t));
+
+    for (r = -2; r < (step > 1 ? 3 : 50) && good; r++) {
+        n = 0;
+
+        if (r == -2) {
+            for (k = 1; k < len; k++) {
+                cuts[n++] = k;
+            }
+
+        } else if (r >= 0) {
+            for (i = 1; i < len; i++) {
+                if (rand() % 7 == 0) {
+                    cuts[n++] = i;
+                }
+            }
+        }
+
+        for (way = 0; way < 2; way++) {
+            memset(&out[way], 0, sizeof(str_t));
+            feed_record(text, len, cuts, n, max, way, stop_at, &out[way]);
+        }
+
+        good = strcmp(out[0].p, out[1].p) == 0;
+        if (!good) {
+            printf("# fast  %s\n# lines %s\n", out[0].p, out[1].p);
+        }
+
+        free(out[0].p);
+        free(out[1].p);
+    }
+
+    for (k = 0; k <= len && good; k += step) {
+        cuts[0] = k;
+
+        for (way = 0; way < 2; way++) {
+            memset(&out[way], 0, sizeof(str_t));
+            feed_record(text, len, cuts, 1, max, way, stop_at, &out[way]);
+        }
+
+        good = strcmp(out[0].p, out[1].p) == 0;
+        if (!good) {
+            printf("# cut %zu\n# fast  %s\n# lines %s\n", k, out[0].p,
+                   out[1].p);
+        }
+
+        free(out[0].p);
+        free(out[1].p);
+    }
+
+    free(cuts);
+
+    return good;
+}
+
+
+static const char  *fast_texts[][2] = {
+    { "chat chunks",
+      "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3}}\n\n"
+      "data: [DONE]\n\n" },
+    { "named events",
+      "event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+      "event: ping\ndata: {}\n\nevent:\ndata:\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n" },
+    { "comments and other fields between fast events",
+      ": keep-alive\n\ndata: a\n\nid: 7\ndata: b\n\nretry: 10\n\n"
+      "data: c\n\n: x\ndata: d\n\nevent: e\nid: 1\ndata: f\n\n" },
+    { "multi-line data among single lines",
+      "data: a\n\ndata: b\ndata: c\n\ndata: d\n\nevent: x\ndata: e\n"
+      "data: f\n\ndata: g\n\n" },
+    { "a CRLF event in an LF stream",
+      "data: a\n\ndata: b\r\n\r\ndata: c\n\ndata: d\n\n" },
+    { "lone CRs", "data: a\n\ndata: b\r\rdata: c\n\rdata: d\n\n" },
+    { "CRLF only", "event: a\r\ndata: x\r\n\r\ndata: y\r\n\r\n" },
+    { "no space, two spaces, empty values",
+      "data:x\n\ndata:  y\n\ndata:\n\ndata: \n\nevent: \ndata: z\n\n" },
+    { "fields without colon and odd names",
+      "data\n\nevent\ndata: z\n\ndatum: q\n\nevents: n\ndata: w\n\n"
+      "eventx: 1\ndata: v\n\nDATA: u\n\n" },
+    { "event without data, blank lines",
+      "\n\n\nevent: a\n\ndata: x\n\n\n\ndata: y\n\n" },
+    { "two event lines", "event: a\nevent: b\ndata: x\n\n" },
+    { "event line then a blank and data",
+      "event: a\n\ndata: x\n\nevent: b\ndata: y\n\n" },
+    { "unterminated tail", "data: a\n\ndata: b\n\ndata: c\n" },
+    { "unterminated line", "data: a\n\nevent: b\ndata: c" },
+    { "colons and braces",
+      "data: {\"a\":\"b:c\\n\"}\n\nevent: x:y\ndata: ::\n\n" },
+};
+
+
+static void
+test_fast(void)
+{
+    char     name[160], *big;
+    size_t   i, k, len;
+
+    for (i = 0; i < sizeof(golden) / sizeof(golden_t); i++) {
+        snprintf(name, sizeof(name), "fast = lines: %s", golden[i].name);
+        ok(same_both_ways(golden[i].text, strlen(golden[i].text), 0, -1, 1),
+           name);
+    }
+
+    for (i = 0; i < sizeof(fast_texts) / sizeof(fast_texts[0]); i++) {
+        snprintf(name, sizeof(name), "fast = lines: %s", fast_texts[i][0]);
+        ok(same_both_ways(fast_texts[i][1], strlen(fast_texts[i][1]), 0, -1,
+                          1),
+           name);
+    }
+
+    for (k = 0; k < 4; k++) {
+        snprintf(name, sizeof(name),
+                 "fast = lines: the handler stops after %zu events", k);
+        ok(same_both_ways(fast_texts[2][1], strlen(fast_texts[2][1]), 0,
+                          (long) k, 1), name);
+    }
+
+    /* a huge event between small ones: 200 KB, 2 MB (over the limit) */
+    for (k = 0; k < 2; k++) {
+        len = k ? 2 * 1024 * 1024 : 200 * 1024;
+        big = malloc(len + 64);
+        if (big == NULL) {
+            abort();
+        }
+
+        i = strlen("data: a\n\nevent: big\ndata: ");
+        memcpy(big, "data: a\n\nevent: big\ndata: ", i);
+        memset(big + i, 'x', len);
+        memcpy(big + i + len, "\n\ndata: b\n\n", 11);
+        len += i + 11;
+
+        snprintf(name, sizeof(name), "fast = lines: a %s event",
+                 k ? "2 MB" : "200 KB");
+        ok(same_both_ways(big, len, 0, -1, 4099), name);
+        free(big);
+    }
+}
+
+
+/* every length around the limit, with and without a name */
+static void
+test_fast_limits(void)
+{
+    int      good;
+    char     text[256];
+    size_t   n, max, len;
+
+    good = 1;
+
+    for (max = 8; max <= 24 && good; max += 4) {
+        for (n = 0; n <= max + 2 && good; n++) {
+            len = snprintf(text, sizeof(text), "data: a\n\ndata: %.*s\n\n"
+                           "event: ab\ndata: %.*s\n\ndata: z\n\n",
+                           (int) n, "0123456789abcdefghijklmnopqrstuv",
+                           (int) n, "0123456789abcdefghijklmnopqrstuv");
+            good = same_both_ways(text, len, max, -1, 1);
+        }
+    }
+
+    ok(good, "fast = lines: events around the size limit");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -408,6 +659,8 @@ main(int argc, char **argv)
     test_golden();
     test_spans();
     test_limits();
+    test_fast();
+    test_fast_limits();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     return tap_done();

@@ -29,6 +29,8 @@ static void test_streams(void);
 static void test_hint(void);
 static void test_tail(void);
 static int hint_offsets(void);
+static size_t hint_ref(const uint8_t *p, size_t len);
+static int hint_same(const char *text);
 static void test_fixtures(const char *dir);
 static int check_fixture(json_t *mock, int *checked);
 
@@ -283,6 +285,87 @@ test_hint(void)
 
     ok(hint_offsets(), "hint: the key found at every offset, and only "
        "the key");
+
+    ok(hint_same("{\"usage\"usage\":{}}"), "hint: overlapping keys");
+    ok(hint_same("gggg\"usage\"\t\r\n:\t\r\n{"), "hint: every space");
+    ok(hint_same("\"usage\"{\"usage\":[]\"usage\":\"usage\":{"),
+       "hint: near misses, then the key");
+    ok(hint_same("{\"msg\":\"going \\\"usage\\\":{ gig\",\"usage\":1}"),
+       "hint: an escaped key in a string");
+    ok(hint_same("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+                 "\"end_turn\"},\"usage\":{\"output_tokens\":15}}"),
+       "hint: message_delta");
+    ok(hint_same("{\"type\":\"response.completed\",\"response\":{\"id\":"
+                 "\"resp_1\",\"usage\":{\"input_tokens\":5}}}"),
+       "hint: response.completed");
+    ok(hint_same("\"usage\"ggg\"usage\" :  {"), "hint: g runs");
+    ok(hint_same("data: {\"a\":1}\n\ndata: {\"usage\":null}\n\ndata: "
+                 "{\"usage\":{\"x\":1}}\n\ndata: {\"usage\"\n\n: {\n\n"),
+       "hint: a stream buffer, the key first in the third event");
+}
+
+
+/*
+ * The plain definition: where "usage", blanks, ':', blanks, '{' first
+ * begins, or len.
+ */
+static size_t
+hint_ref(const uint8_t *p, size_t len)
+{
+    size_t  i, j;
+
+    for (i = 0; i + 7 <= len; i++) {
+        if (memcmp(p + i, "\"usage\"", 7) != 0) {
+            continue;
+        }
+
+        for (j = i + 7; j < len && strchr(" \t\r\n", p[j]) && p[j]; j++) {
+            /* void */
+        }
+
+        if (j >= len || p[j] != ':') {
+            continue;
+        }
+
+        for (j++; j < len && strchr(" \t\r\n", p[j]) && p[j]; j++) {
+            /* void */
+        }
+
+        if (j < len && p[j] == '{') {
+            return i;
+        }
+    }
+
+    return len;
+}
+
+
+/* the hint and the search agree with the definition on every slice */
+static int
+hint_same(const char *text)
+{
+    int             good;
+    size_t          i, j, len;
+    const uint8_t  *p;
+
+    p = (const uint8_t *) text;
+    len = strlen(text);
+    good = 1;
+
+    for (i = 0; i <= len; i++) {
+        for (j = i; j <= len; j++) {
+            if (sluice_usage_hint(p + i, j - i)
+                != (hint_ref(p + i, j - i) < j - i)
+                || sluice_usage_hint_find(p + i, j - i)
+                   != hint_ref(p + i, j - i))
+            {
+                printf("# hint differs on [%zu, %zu) of %s\n", i, j, text);
+                good = 0;
+            }
+        }
+    }
+
+    return good;
 }
 
 
