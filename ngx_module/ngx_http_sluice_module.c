@@ -207,6 +207,8 @@ ngx_http_sluice_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    ngx_http_sluice_route_uri_restore(r, ctx);
+
     ngx_http_sluice_zone_count(r, r->headers_out.status);
 
     if (ctx->no_usage) {

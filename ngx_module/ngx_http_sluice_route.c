@@ -12,6 +12,9 @@
 
 #define NGX_HTTP_SLUICE_GROUP_MAX  256
 
+/* targets of a group kept from the weighing pass for the choice */
+#define NGX_HTTP_SLUICE_PICK_MAX   8
+
 enum {
     NGX_HTTP_SLUICE_M_MODEL = 0,
     NGX_HTTP_SLUICE_M_STREAM,
@@ -47,7 +50,10 @@ static ngx_int_t ngx_http_sluice_route_group(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sluice_route_pick(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_str_t *record);
 static ngx_int_t ngx_http_sluice_route_target(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t);
+    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t,
+    ngx_uint_t dialect);
+static void ngx_http_sluice_route_uri(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 static ngx_int_t ngx_http_sluice_route_usage(ngx_http_sluice_ctx_t *ctx,
     u_char *body, size_t open, sluice_json_member_t *m,
     ngx_http_sluice_edits_t *edits);
@@ -142,6 +148,10 @@ ngx_http_sluice_route_body(ngx_http_request_t *r)
 
     ctx->body_rc = ngx_http_sluice_route_request(r, ctx);
     ctx->body_done = 1;
+
+    if (ctx->body_rc == NGX_DECLINED && ctx->routed) {
+        ngx_http_sluice_route_uri(r, ctx);
+    }
 
     r->preserve_body = 1;
     r->write_event_handler = ngx_http_core_run_phases;
@@ -384,17 +394,20 @@ ngx_http_sluice_route_group(ngx_http_request_t *r,
 
 /*
  * Weighted choice among the group's targets, whatever dialect each
- * speaks: the weights are the operator's, translation is ours.
+ * speaks: the weights are the operator's, translation is ours.  The
+ * weighing pass keeps the first targets it parsed, so a usual group is
+ * parsed once; a larger one is walked again to reach the chosen target.
  */
 static ngx_int_t
 ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     ngx_str_t *record)
 {
     const char             *pos;
-    ngx_int_t               rc;
-    ngx_uint_t              total, pick;
+    ngx_int_t               rc, d;
+    ngx_uint_t              total, pick, n, i;
+    ngx_uint_t              dialect[NGX_HTTP_SLUICE_PICK_MAX];
     sluice_table_group_t    g;
-    sluice_table_target_t   t;
+    sluice_table_target_t   t[NGX_HTTP_SLUICE_PICK_MAX], more;
 
     if (sluice_table_group_parse((char *) record->data, record->len, &g)
         != 0)
@@ -407,13 +420,23 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     }
 
     total = 0;
+    n = 0;
+    d = NGX_ERROR;
     pos = g.targets;
 
-    while ((rc = sluice_table_target_next(&pos, g.end, &t)) == 1) {
-        if (ngx_http_sluice_dialect_of(t.dialect.p, t.dialect.len)
-            != NGX_ERROR)
-        {
-            total += t.weight;
+    while ((rc = sluice_table_target_next(&pos, g.end, &more)) == 1) {
+        d = ngx_http_sluice_dialect_of(more.dialect.p, more.dialect.len);
+
+        if (d == NGX_ERROR) {
+            continue;
+        }
+
+        total += more.weight;
+
+        if (n < NGX_HTTP_SLUICE_PICK_MAX) {
+            t[n] = more;
+            dialect[n] = d;
+            n++;
         }
     }
 
@@ -424,27 +447,38 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
                                           "can serve the request");
     }
 
-    pick = ngx_random() % total;
-    pos = g.targets;
-
-    while (sluice_table_target_next(&pos, g.end, &t) == 1) {
-        if (ngx_http_sluice_dialect_of(t.dialect.p, t.dialect.len)
-            == NGX_ERROR)
-        {
-            continue;
-        }
-
-        if (pick < t.weight) {
-            break;
-        }
-
-        pick -= t.weight;
-    }
-
     ctx->idle_timeout = g.idle_timeout ? g.idle_timeout
                                        : NGX_HTTP_SLUICE_IDLE_TIMEOUT;
 
-    return ngx_http_sluice_route_target(r, ctx, &t);
+    pick = ngx_random() % total;
+
+    for (i = 0; i < n; i++) {
+        if (pick < t[i].weight) {
+            return ngx_http_sluice_route_target(r, ctx, &t[i], dialect[i]);
+        }
+
+        pick -= t[i].weight;
+    }
+
+    /* beyond the kept ones: skip those, then go on weighing */
+    pos = g.targets;
+    i = 0;
+
+    while (sluice_table_target_next(&pos, g.end, &more) == 1) {
+        d = ngx_http_sluice_dialect_of(more.dialect.p, more.dialect.len);
+
+        if (d == NGX_ERROR || i++ < n) {
+            continue;
+        }
+
+        if (pick < more.weight) {
+            break;
+        }
+
+        pick -= more.weight;
+    }
+
+    return ngx_http_sluice_route_target(r, ctx, &more, d);
 }
 
 
@@ -459,13 +493,12 @@ ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src)
 
 static ngx_int_t
 ngx_http_sluice_route_target(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t)
+    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t, ngx_uint_t dialect)
 {
-    u_char      *p;
-    ngx_addr_t   addr;
+    u_char  *p;
 
-    if (ngx_parse_addr_port(r->pool, &addr, (u_char *) t->addr.p,
-                            t->addr.len)
+    if (ngx_http_sluice_balancer_addr(r, ctx, (u_char *) t->addr.p,
+                                      t->addr.len)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -475,9 +508,6 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
                                           "the target is misconfigured");
     }
 
-    ctx->sockaddr = addr.sockaddr;
-    ctx->socklen = addr.socklen;
-
     ngx_http_sluice_route_span(&ctx->addr_text, &t->addr);
     ngx_http_sluice_route_span(&ctx->target_id, &t->target_id);
     ngx_http_sluice_route_span(&ctx->provider, &t->provider);
@@ -486,8 +516,7 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
     ngx_http_sluice_route_span(&ctx->host, &t->host);
     ngx_http_sluice_route_span(&ctx->tls_name, &t->tls_name);
 
-    ctx->upstream_dialect = ngx_http_sluice_dialect_of(t->dialect.p,
-                                                       t->dialect.len);
+    ctx->upstream_dialect = dialect;
 
     if (ngx_http_sluice_dialect_target(r, ctx, t->base_path.p,
                                        t->base_path.len)
@@ -515,6 +544,45 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * proxy_pass names no URI, so ngx_http_proxy_create_request() writes the
+ * upstream request line from r->unparsed_uri.  From here it holds the
+ * target's path (base path and endpoint; the caller's query string is
+ * not forwarded); the balancer's peer init, which nginx calls right after
+ * create_request, puts the caller's back, and so does the LOG phase if
+ * the request never got that far: $request_uri and the usage record see
+ * what the caller sent.
+ */
+static void
+ngx_http_sluice_route_uri(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
+{
+    if (ctx->uri_swapped) {
+        return;
+    }
+
+    ctx->client_uri = r->unparsed_uri;
+    ctx->client_uri_valid = r->valid_unparsed_uri;
+    ctx->uri_swapped = 1;
+
+    r->unparsed_uri = ctx->uri;
+    r->valid_unparsed_uri = 1;
+}
+
+
+void
+ngx_http_sluice_route_uri_restore(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx)
+{
+    if (!ctx->uri_swapped) {
+        return;
+    }
+
+    r->unparsed_uri = ctx->client_uri;
+    r->valid_unparsed_uri = ctx->client_uri_valid;
+    ctx->uri_swapped = 0;
 }
 
 

@@ -1,0 +1,83 @@
+# The upstream request line comes from the chosen target (its base path
+# and the dialect's endpoint), never from what the caller asked for: the
+# caller's query string is not forwarded, while $request_uri and the
+# usage record keep the caller's URI.  Targets with different base paths
+# and several targets in one group are each reached at their own path.
+use strict;
+use warnings;
+use Test::More;
+use Sluice::Test;
+
+start_stack(nginx_server =>
+            "        add_header X-Test-Request-Uri \$request_uri always;\n");
+my $demo = seed_demo();
+my $mock = stack()->{mock_url};
+
+# a provider under another base path, and a group spread over both
+admin(POST => '/admin/v1/providers',
+      { name => 'deep', base_url => "$mock/deep/api/v1", dialect => 'chat',
+        auth_kind => 'bearer', credential => 'sk-deep' });
+admin(POST => '/admin/v1/targets',
+      { name => 'deep-t', provider => 'deep', model => 'deep-model' });
+create_group('deep-only', 'deep-t');
+create_group('spread', 'deep-t', 'mock-chat');
+
+my $key = create_key(groups => ['demo-chat', 'deep-only', 'spread']);
+my %auth = (authorization => "Bearer $key->{token}");
+
+sub call {
+    my ($group, $uri) = @_;
+    my $r;
+    wait_until(sub {
+        $r = http('POST', $uri, \%auth,
+                  { model => $group,
+                    messages => [{ role => 'user', content => 'hi' }] });
+        $r->{status} != 403;
+    }, 5);
+    return $r;
+}
+
+for my $round (1, 2) {
+    my $uri = "/v1/chat/completions?beta=true&round=$round";
+    my $r = call('demo-chat', $uri);
+    is($r->{status}, 200, "demo-chat with a query string ($round)")
+        or diag($r->{content});
+    my $up = mock_last();
+    is($up->{path}, '/v1/chat/completions', "upstream path ($round)");
+    is_deeply($up->{query} // {}, {}, "no query string upstream ($round)");
+    is($up->{body}{model}, 'mock-model-1', "model rewritten ($round)");
+    is($r->{headers}{'x-test-request-uri'}, $uri,
+       "\$request_uri is the caller's ($round)");
+    my $row = wait_usage($r->{headers}{'x-request-id'});
+    is($row && $row->{endpoint}, '/v1/chat/completions',
+       "usage endpoint is the caller's path ($round)");
+
+    $r = call('deep-only', '/v1/chat/completions');
+    is($r->{status}, 200, "deep-only ($round)") or diag($r->{content});
+    $up = mock_last();
+    is($up->{path}, '/deep/api/v1/chat/completions',
+       "the target's base path ($round)");
+    is($up->{body}{model}, 'deep-model', "deep model ($round)");
+    is($up->{headers}{authorization}, 'Bearer sk-deep',
+       "deep credential ($round)");
+    is($r->{headers}{'x-test-request-uri'}, '/v1/chat/completions',
+       "\$request_uri after a deep target ($round)");
+}
+
+# a group of two targets: each request goes to one of them, at its path
+my %seen;
+for my $i (1 .. 30) {
+    my $r = call('spread', '/v1/chat/completions');
+    is($r->{status}, 200, "spread $i") or diag($r->{content});
+    my $up = mock_last();
+    my $want = $up->{body}{model} eq 'deep-model'
+        ? '/deep/api/v1/chat/completions' : '/v1/chat/completions';
+    is($up->{path}, $want, "spread $i: the path of the model's target");
+    $seen{$up->{body}{model}}++;
+}
+ok($seen{'deep-model'} && $seen{'mock-model-1'},
+   'both targets of the group were chosen')
+    or diag(explain(\%seen));
+
+stop_stack();
+done_testing;
