@@ -135,8 +135,10 @@ ngx_http_sluice_access_token(ngx_http_request_t *r, ngx_str_t *token)
 
     h = r->headers_in.authorization;
 
+    /* the usual spelling compared at once, any other case byte by byte */
     if (h && h->value.len > 7
-        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0)
+        && (ngx_memcmp(h->value.data, "Bearer ", 7) == 0
+            || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0))
     {
         token->data = h->value.data + 7;
         token->len = h->value.len - 7;

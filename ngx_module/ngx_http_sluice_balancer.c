@@ -54,6 +54,7 @@ static ngx_int_t ngx_http_sluice_balancer_get(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_sluice_balancer_free(ngx_peer_connection_t *pc,
     void *data, ngx_uint_t state);
+static ngx_uint_t ngx_http_sluice_balancer_slot(u_char *text, size_t len);
 static ngx_int_t ngx_http_sluice_balancer_scheme(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 #if (NGX_HTTP_SSL)
@@ -237,8 +238,8 @@ ngx_http_sluice_balancer_addr(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    e = &ngx_http_sluice_balancer_addrs[ngx_hash_key(text, len)
-                                        % NGX_HTTP_SLUICE_ADDR_CACHE];
+    e = &ngx_http_sluice_balancer_addrs[ngx_http_sluice_balancer_slot(text,
+                                                                     len)];
 
     if (e->len == len && ngx_memcmp(e->text, text, len) == 0) {
         ngx_memcpy(&ctx->target_addr, &e->sockaddr, e->socklen);
@@ -265,6 +266,25 @@ ngx_http_sluice_balancer_addr(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* the cache slot of an address text: its head, tail and length */
+static ngx_uint_t
+ngx_http_sluice_balancer_slot(u_char *text, size_t len)
+{
+    uint64_t  h, t;
+
+    if (len < 8) {
+        return ngx_hash_key(text, len) % NGX_HTTP_SLUICE_ADDR_CACHE;
+    }
+
+    ngx_memcpy(&h, text, 8);
+    ngx_memcpy(&t, text + len - 8, 8);
+
+    h = (h ^ (t * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
+
+    return (h >> 32) % NGX_HTTP_SLUICE_ADDR_CACHE;
 }
 
 

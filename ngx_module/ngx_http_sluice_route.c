@@ -63,8 +63,8 @@ static ngx_int_t ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
     ngx_http_sluice_edits_t *edits);
 static ngx_uint_t ngx_http_sluice_route_empty(u_char *p, u_char *end);
-static ngx_int_t ngx_http_sluice_route_piece(ngx_http_request_t *r,
-    ngx_chain_t ***ll, u_char *p, size_t n);
+static ngx_uint_t ngx_http_sluice_route_piece(ngx_buf_t *b,
+    ngx_chain_t *cl, ngx_chain_t ***ll, u_char *p, size_t n);
 static void ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src);
 static ngx_int_t ngx_http_sluice_route_invalid(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, sluice_json_error_t *err);
@@ -674,8 +674,9 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
 {
     size_t                   at;
     off_t                    size;
-    ngx_uint_t               i, j;
-    ngx_chain_t             *out, **ll;
+    ngx_buf_t               *b;
+    ngx_uint_t               i, j, k, n;
+    ngx_chain_t             *out, **ll, *cl;
     ngx_http_sluice_edit_t   e;
 
     /* at most three edits: insertion sort by position */
@@ -687,45 +688,45 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
         edits->edit[j] = e;
     }
 
+    /* the pieces' buffers and links at once: at most 2 n + 1 pieces */
+    n = 2 * edits->n + 1;
+
+    b = ngx_pcalloc(r->pool, n * sizeof(ngx_buf_t));
+    cl = ngx_palloc(r->pool, n * sizeof(ngx_chain_t));
+    if (b == NULL || cl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     out = NULL;
     ll = &out;
     at = 0;
     size = 0;
+    k = 0;
 
     for (i = 0; i <= edits->n; i++) {
         e.start = (i < edits->n) ? edits->edit[i].start : len;
 
-        if (ngx_http_sluice_route_piece(r, &ll, body + at, e.start - at)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
+        k += ngx_http_sluice_route_piece(&b[k], &cl[k], &ll, body + at,
+                                         e.start - at);
         size += e.start - at;
 
         if (i == edits->n) {
             break;
         }
 
-        if (ngx_http_sluice_route_piece(r, &ll, edits->edit[i].text.data,
-                                        edits->edit[i].text.len)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
+        k += ngx_http_sluice_route_piece(&b[k], &cl[k], &ll,
+                                         edits->edit[i].text.data,
+                                         edits->edit[i].text.len);
         size += edits->edit[i].text.len;
         at = edits->edit[i].end;
     }
 
-    if (out == NULL) {
+    if (k == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;     /* cannot be: len > 0 */
     }
 
-    for (ll = &out; (*ll)->next; ll = &(*ll)->next) { /* void */ }
-
-    (*ll)->buf->last_buf = 1;
-    (*ll)->buf->last_in_chain = 1;
+    b[k - 1].last_buf = 1;
+    b[k - 1].last_in_chain = 1;
 
     r->request_body->bufs = out;
     r->headers_in.content_length_n = size;
@@ -737,22 +738,16 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
 }
 
 
-/* appends a buffer referring to [p, p + n); nothing for n == 0 */
-static ngx_int_t
-ngx_http_sluice_route_piece(ngx_http_request_t *r, ngx_chain_t ***ll,
+/*
+ * Appends b (zeroed) referring to [p, p + n), linked by cl; returns the
+ * pieces used: 1, or 0 for n == 0.
+ */
+static ngx_uint_t
+ngx_http_sluice_route_piece(ngx_buf_t *b, ngx_chain_t *cl, ngx_chain_t ***ll,
     u_char *p, size_t n)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
     if (n == 0) {
-        return NGX_OK;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    cl = ngx_alloc_chain_link(r->pool);
-    if (b == NULL || cl == NULL) {
-        return NGX_ERROR;
+        return 0;
     }
 
     /* start and end too: a retry rewinds pos to start */
@@ -767,7 +762,7 @@ ngx_http_sluice_route_piece(ngx_http_request_t *r, ngx_chain_t ***ll,
     **ll = cl;
     *ll = &cl->next;
 
-    return NGX_OK;
+    return 1;
 }
 
 
@@ -790,8 +785,8 @@ ngx_http_sluice_route_quote(ngx_http_request_t *r, ngx_str_t *s,
 {
     u_char  *p;
 
-    quoted->len = sluice_json_escaped_len(s->data, s->len) + 2;
-    quoted->data = ngx_pnalloc(r->pool, quoted->len);
+    /* one pass: room for the worst case, every byte as "\u00XX" */
+    quoted->data = ngx_pnalloc(r->pool, 6 * s->len + 2);
     if (quoted->data == NULL) {
         return NGX_ERROR;
     }
@@ -799,7 +794,9 @@ ngx_http_sluice_route_quote(ngx_http_request_t *r, ngx_str_t *s,
     p = quoted->data;
     *p++ = '"';
     p = sluice_json_escape(p, s->data, s->len);
-    *p = '"';
+    *p++ = '"';
+
+    quoted->len = p - quoted->data;
 
     return NGX_OK;
 }
