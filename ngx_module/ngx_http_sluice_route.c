@@ -6,14 +6,13 @@
  */
 
 #include "ngx_http_sluice.h"
+#include "ngx_http_sluice_pick.h"
 #include "sluice_json.h"
 #include "sluice_table.h"
 
 
 #define NGX_HTTP_SLUICE_GROUP_MAX  256
 
-/* targets of a group kept from the weighing pass for the choice */
-#define NGX_HTTP_SLUICE_PICK_MAX   8
 
 enum {
     NGX_HTTP_SLUICE_M_MODEL = 0,
@@ -394,24 +393,19 @@ ngx_http_sluice_route_group(ngx_http_request_t *r,
 
 /*
  * Weighted choice among the group's targets, whatever dialect each
- * speaks: the weights are the operator's, translation is ours.  The
- * weighing pass keeps the first targets it parsed, so a usual group is
- * parsed once; a larger one is walked again to reach the chosen target.
+ * speaks: the weights are the operator's, translation is ours.
  */
 static ngx_int_t
 ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     ngx_str_t *record)
 {
-    const char             *pos;
-    ngx_int_t               rc, d;
-    ngx_uint_t              total, pick, n, i;
-    ngx_uint_t              dialect[NGX_HTTP_SLUICE_PICK_MAX];
-    sluice_table_group_t    g;
-    sluice_table_target_t   t[NGX_HTTP_SLUICE_PICK_MAX], more;
+    ngx_int_t              rc;
+    ngx_uint_t             dialect;
+    sluice_table_target_t  t;
 
-    if (sluice_table_group_parse((char *) record->data, record->len, &g)
-        != 0)
-    {
+    rc = ngx_http_sluice_pick(ctx, record, &t, &dialect);
+
+    if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: malformed group record \"%V\"", &ctx->group);
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
@@ -419,66 +413,14 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
                                           "the model group is misconfigured");
     }
 
-    total = 0;
-    n = 0;
-    d = NGX_ERROR;
-    pos = g.targets;
-
-    while ((rc = sluice_table_target_next(&pos, g.end, &more)) == 1) {
-        d = ngx_http_sluice_dialect_of(more.dialect.p, more.dialect.len);
-
-        if (d == NGX_ERROR) {
-            continue;
-        }
-
-        total += more.weight;
-
-        if (n < NGX_HTTP_SLUICE_PICK_MAX) {
-            t[n] = more;
-            dialect[n] = d;
-            n++;
-        }
-    }
-
-    if (rc != 0 || total == 0) {
+    if (rc != NGX_OK) {
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                           "no-eligible-target",
                                           "no target of this model group "
                                           "can serve the request");
     }
 
-    ctx->idle_timeout = g.idle_timeout ? g.idle_timeout
-                                       : NGX_HTTP_SLUICE_IDLE_TIMEOUT;
-
-    pick = ngx_random() % total;
-
-    for (i = 0; i < n; i++) {
-        if (pick < t[i].weight) {
-            return ngx_http_sluice_route_target(r, ctx, &t[i], dialect[i]);
-        }
-
-        pick -= t[i].weight;
-    }
-
-    /* beyond the kept ones: skip those, then go on weighing */
-    pos = g.targets;
-    i = 0;
-
-    while (sluice_table_target_next(&pos, g.end, &more) == 1) {
-        d = ngx_http_sluice_dialect_of(more.dialect.p, more.dialect.len);
-
-        if (d == NGX_ERROR || i++ < n) {
-            continue;
-        }
-
-        if (pick < more.weight) {
-            break;
-        }
-
-        pick -= more.weight;
-    }
-
-    return ngx_http_sluice_route_target(r, ctx, &more, d);
+    return ngx_http_sluice_route_target(r, ctx, &t, dialect);
 }
 
 

@@ -79,5 +79,20 @@ ok($seen{'deep-model'} && $seen{'mock-model-1'},
    'both targets of the group were chosen')
     or diag(explain(\%seen));
 
+# a changed target is what the next requests get (no parsed group kept
+# past a table write), on every worker, each request still routed
+my ($st, $j) = admin(PATCH => '/admin/v1/targets/deep-t',
+                     { model => 'deep-model-2' });
+is($st, 200, 'target model changed') or diag(explain($j));
+ok(wait_until(sub {
+    call('deep-only', '/v1/chat/completions')->{status} == 200
+        && mock_last()->{body}{model} eq 'deep-model-2';
+}, 5), 'the new model reaches the provider');
+for my $i (1 .. 6) {
+    my $r = call('deep-only', '/v1/chat/completions');
+    is($r->{status}, 200, "after the change $i");
+    is(mock_last()->{body}{model}, 'deep-model-2', "new model $i");
+}
+
 stop_stack();
 done_testing;
