@@ -56,6 +56,7 @@ typedef struct {
     ngx_uint_t                  endpoint;       /* NGX_HTTP_SLUICE_EP_* */
     ngx_uint_t                  dialect;        /* caller's dialect */
     ngx_str_t                   error_code;     /* sluice_error <code> */
+    ngx_flag_t                  provider_headers;
 } ngx_http_sluice_loc_conf_t;
 
 
@@ -237,6 +238,15 @@ char *ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd,
  */
 ngx_int_t ngx_http_sluice_balancer_addr(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *text, size_t len);
+
+/*
+ * ngx_http_sluice_headers.c: with sluice_provider_headers on, the
+ * target's Host, the provider credential and anthropic-version/-beta
+ * written into the upstream request proxy_pass built (called from the
+ * balancer's peer init, right after create_request).
+ */
+ngx_int_t ngx_http_sluice_headers(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 
 /* ngx_http_sluice_variables.c */
 ngx_int_t ngx_http_sluice_add_variables(ngx_conf_t *cf);

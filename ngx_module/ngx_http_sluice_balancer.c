@@ -345,7 +345,9 @@ ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     /* the upstream request line is built: the caller's URI again */
     ngx_http_sluice_route_uri_restore(r, ctx);
 
-    if (ngx_http_sluice_balancer_scheme(r, ctx) != NGX_OK) {
+    if (ngx_http_sluice_balancer_scheme(r, ctx) != NGX_OK
+        || ngx_http_sluice_headers(r, ctx) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -22,7 +22,8 @@ admin(POST => '/admin/v1/targets',
 create_group('deep-only', 'deep-t');
 create_group('spread', 'deep-t', 'mock-chat');
 
-my $key = create_key(groups => ['demo-chat', 'deep-only', 'spread']);
+my $key = create_key(groups => ['demo-chat', 'deep-only', 'spread',
+                                 'demo-messages']);
 my %auth = (authorization => "Bearer $key->{token}");
 
 sub call {
@@ -78,6 +79,55 @@ for my $i (1 .. 30) {
 ok($seen{'deep-model'} && $seen{'mock-model-1'},
    'both targets of the group were chosen')
     or diag(explain(\%seen));
+
+# the provider's headers, each once; the caller's of those names never
+sub names_once {
+    my ($up, @names) = @_;
+    my %n;
+    $n{lc $_}++ for @{ $up->{raw_header_names} || [] };
+    return join ',', map { "$_=" . ($n{$_} // 0) } @names;
+}
+
+my $mock_host = $mock =~ s{^https?://}{}r;
+for my $round (1, 2) {
+    my %caller = (authorization => "Bearer $key->{token}",
+                  'x-api-key' => 'caller-x-key', cookie => 'c=1',
+                  'anthropic-version' => '2001-01-01',
+                  'anthropic-beta' => 'caller-beta',
+                  'openai-organization' => 'org-caller');
+    my $r = http('POST', '/v1/chat/completions', \%caller,
+                 { model => 'deep-only',
+                   messages => [{ role => 'user', content => 'hi' }] });
+    is($r->{status}, 200, "chat target, caller headers ($round)")
+        or diag($r->{content});
+    my $up = mock_last();
+    my $h = $up->{headers};
+    is($h->{authorization}, 'Bearer sk-deep', "bearer credential ($round)");
+    is($h->{host}, $mock_host, "the target's Host ($round)");
+    is($h->{'content-type'}, 'application/json', "JSON ($round)");
+    is(names_once($up, qw(host authorization x-api-key cookie
+                          anthropic-version anthropic-beta
+                          openai-organization)),
+       'host=1,authorization=1,x-api-key=0,cookie=0,anthropic-version=0,'
+       . 'anthropic-beta=0,openai-organization=0',
+       "chat target: headers sent ($round)");
+
+    $r = http('POST', '/v1/chat/completions', \%caller,
+              { model => 'demo-messages',
+                messages => [{ role => 'user', content => 'hi' }] });
+    is($r->{status}, 200, "messages target from chat ($round)")
+        or diag($r->{content});
+    $up = mock_last();
+    $h = $up->{headers};
+    is($h->{'x-api-key'}, $demo->{credential}, "x-api-key credential ($round)");
+    is($h->{'anthropic-version'}, '2023-06-01',
+       "anthropic-version for a chat caller ($round)");
+    is(names_once($up, qw(host authorization x-api-key cookie
+                          anthropic-version anthropic-beta)),
+       'host=1,authorization=0,x-api-key=1,cookie=0,anthropic-version=1,'
+       . 'anthropic-beta=0',
+       "messages target: headers sent ($round)");
+}
 
 # a changed target is what the next requests get (no parsed group kept
 # past a table write), on every worker, each request still routed
