@@ -334,28 +334,46 @@ static ngx_int_t
 ngx_http_sluice_route_group(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, sluice_json_member_t *model)
 {
-    u_char         key[1 + NGX_HTTP_SLUICE_GROUP_MAX];
-    ssize_t        n;
-    ngx_int_t      rc;
-    ngx_str_t      record;
-    sluice_span_t  groups;
+    u_char         *key, *q;
+    size_t          len;
+    ssize_t         n;
+    ngx_int_t       rc;
+    ngx_str_t       record;
+    sluice_span_t   groups;
 
-    n = sluice_json_string_decode(body + model->start,
-                                  model->end - model->start, key + 1,
-                                  NGX_HTTP_SLUICE_GROUP_MAX);
+    /* the table key ('g' + name) in the pool; the name is ctx->group */
+    q = body + model->start;
+    len = model->end - model->start;
 
-    if (n <= 0 || ngx_strlchr(key + 1, key + 1 + n, '\0') != NULL) {
+    key = ngx_pnalloc(r->pool, 1 + ngx_min(len, NGX_HTTP_SLUICE_GROUP_MAX));
+    if (key == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_strlchr(q + 1, q + len - 1, '\\') == NULL) {
+        /* no escape: the name as it stands, which holds no NUL */
+        n = (len - 2 <= NGX_HTTP_SLUICE_GROUP_MAX) ? (ssize_t) len - 2 : -1;
+
+        if (n > 0) {
+            ngx_memcpy(key + 1, q + 1, n);
+        }
+
+    } else {
+        n = sluice_json_string_decode(q, len, key + 1,
+                                      NGX_HTTP_SLUICE_GROUP_MAX);
+
+        if (n > 0 && ngx_strlchr(key + 1, key + 1 + n, '\0') != NULL) {
+            n = -1;
+        }
+    }
+
+    if (n <= 0) {
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
                                           "missing-model",
                                           "\"model\" is empty or too long");
     }
 
-    ctx->group.data = ngx_pnalloc(r->pool, n);
-    if (ctx->group.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(ctx->group.data, key + 1, n);
+    ctx->group.data = key + 1;
     ctx->group.len = n;
 
     groups.p = (char *) ctx->groups.data;
@@ -726,16 +744,24 @@ ngx_http_sluice_route_quote(ngx_http_request_t *r, ngx_str_t *s,
     ngx_str_t *quoted)
 {
     u_char  *p;
+    size_t   i;
 
-    /* one pass: room for the worst case, every byte as "\u00XX" */
-    quoted->data = ngx_pnalloc(r->pool, 6 * s->len + 2);
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] < 0x20 || s->data[i] == '"' || s->data[i] == '\\') {
+            break;
+        }
+    }
+
+    /* room for the worst case from the first byte to escape on */
+    quoted->data = ngx_pnalloc(r->pool, i + 6 * (s->len - i) + 2);
     if (quoted->data == NULL) {
         return NGX_ERROR;
     }
 
     p = quoted->data;
     *p++ = '"';
-    p = sluice_json_escape(p, s->data, s->len);
+    p = ngx_cpymem(p, s->data, i);
+    p = sluice_json_escape(p, s->data + i, s->len - i);
     *p++ = '"';
 
     quoted->len = p - quoted->data;

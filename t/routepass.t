@@ -129,6 +129,28 @@ for my $round (1, 2) {
        "messages target: headers sent ($round)");
 }
 
+# the group name as the caller wrote it: escaped, empty, with a NUL,
+# too long; and the target's model written back in its place
+my %json = (authorization => "Bearer $key->{token}",
+            'content-type' => 'application/json');
+for my $round (1, 2) {
+    my $r = http('POST', '/v1/chat/completions', \%json,
+                 '{"model":"\u0064emo\u002dchat","messages":'
+                 . '[{"role":"user","content":"hi"}]}');
+    is($r->{status}, 200, "escaped group name ($round)")
+        or diag($r->{content});
+    is(mock_last()->{body}{model}, 'mock-model-1',
+       "escaped group name: model rewritten ($round)");
+
+    for my $bad (['""', 'empty'], ['"demo\u0000chat"', 'with a NUL'],
+                 ['"' . ('g' x 257) . '"', 'too long'])
+    {
+        $r = http('POST', '/v1/chat/completions', \%json,
+                  '{"model":' . $bad->[0] . ',"messages":[]}');
+        error_is($r, 400, 'missing-model', "group name $bad->[1] ($round)");
+    }
+}
+
 # a changed target is what the next requests get (no parsed group kept
 # past a table write), on every worker, each request still routed
 my ($st, $j) = admin(PATCH => '/admin/v1/targets/deep-t',
