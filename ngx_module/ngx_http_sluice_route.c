@@ -2,7 +2,8 @@
  * PRECONTENT phase: read the body once (the mirror module's pattern),
  * find the model group, check the caller may use it, choose a target,
  * rewrite the body for it and hand the result to proxy_pass through the
- * request context and the $sluice_* variables.
+ * request context (read by the balancer and the provider headers), the
+ * target's path in r->unparsed_uri, and the $sluice_* variables.
  */
 
 #include "ngx_http_sluice.h"
