@@ -56,6 +56,7 @@ typedef struct {
     ngx_uint_t                  endpoint;       /* NGX_HTTP_SLUICE_EP_* */
     ngx_uint_t                  dialect;        /* caller's dialect */
     ngx_str_t                   error_code;     /* sluice_error <code> */
+    ngx_flag_t                  provider_headers;
 } ngx_http_sluice_loc_conf_t;
 
 
@@ -91,8 +92,10 @@ typedef struct {
     ngx_str_t                   auth_bearer;    /* "Bearer sk-..." or "" */
     ngx_str_t                   auth_xapikey;
     ngx_str_t                   addr_text;
-    struct sockaddr            *sockaddr;
+    struct sockaddr            *sockaddr;       /* &target_addr */
     socklen_t                   socklen;
+    ngx_sockaddr_t              target_addr;
+    ngx_str_t                   client_uri;     /* while uri_swapped */
     ngx_uint_t                  attempts;
     ngx_msec_t                  idle_timeout;   /* upstream read timeout */
     ngx_str_t                   anthropic_version; /* to messages targets */
@@ -124,6 +127,8 @@ typedef struct {
     unsigned                    xlate:1;        /* dialects differ */
     unsigned                    logged:1;       /* usage record queued */
     unsigned                    no_usage:1;     /* nothing to record */
+    unsigned                    uri_swapped:1;  /* r->unparsed_uri: ours */
+    unsigned                    client_uri_valid:1;
 } ngx_http_sluice_ctx_t;
 
 
@@ -182,6 +187,13 @@ ngx_int_t ngx_http_sluice_access_handler(ngx_http_request_t *r);
 
 /* ngx_http_sluice_route.c: PRECONTENT, body, group, target, rewrite */
 ngx_int_t ngx_http_sluice_route_handler(ngx_http_request_t *r);
+/*
+ * Puts the caller's URI back into r->unparsed_uri once proxy_pass has
+ * built the upstream request line from the target's path (see
+ * ngx_http_sluice_route_uri()); does nothing when it is there already.
+ */
+void ngx_http_sluice_route_uri_restore(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 
 /* ngx_http_sluice_dialect.c: the target's dialect, path and body */
 ngx_int_t ngx_http_sluice_dialect_of(const char *p, size_t len);
@@ -219,6 +231,22 @@ void ngx_http_sluice_keepalive_save(ngx_http_sluice_keepalive_t *ka,
 /* ngx_http_sluice_balancer.c */
 char *ngx_http_sluice_balancer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+/*
+ * The target's "IP:port" as ctx->sockaddr (into ctx->target_addr).
+ * Parsed once per worker and address text, then remembered; NGX_ERROR
+ * when the text is not an address.
+ */
+ngx_int_t ngx_http_sluice_balancer_addr(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *text, size_t len);
+
+/*
+ * ngx_http_sluice_headers.c: with sluice_provider_headers on, the
+ * target's Host, the provider credential and anthropic-version/-beta
+ * written into the upstream request proxy_pass built (called from the
+ * balancer's peer init, right after create_request).
+ */
+ngx_int_t ngx_http_sluice_headers(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 
 /* ngx_http_sluice_variables.c */
 ngx_int_t ngx_http_sluice_add_variables(ngx_conf_t *cf);

@@ -18,6 +18,26 @@
 
 
 /*
+ * Key records this worker parsed last, with where their fields sit (as
+ * offsets, so they hold for any copy of the record): a record equal byte
+ * for byte to a remembered one is not parsed again.  A table write that
+ * changes a key (a revocation) changes its record, which then differs.
+ */
+#define NGX_HTTP_SLUICE_KEY_MEMO    64
+#define NGX_HTTP_SLUICE_KEY_RECORD  256
+#define NGX_HTTP_SLUICE_KEY_SPANS   6
+
+
+typedef struct {
+    size_t        len;          /* 0: empty */
+    int64_t       expires_at;
+    uint16_t      off[NGX_HTTP_SLUICE_KEY_SPANS];
+    uint16_t      n[NGX_HTTP_SLUICE_KEY_SPANS];
+    u_char        record[NGX_HTTP_SLUICE_KEY_RECORD];
+} ngx_http_sluice_key_memo_t;
+
+
+/*
  * A token's hash never changes, so each worker remembers the last ones it
  * computed (direct-mapped on the token's random tail).  Only the digest is
  * kept: status, expiry and allow list are read from the table every time,
@@ -38,11 +58,26 @@ static ngx_int_t ngx_http_sluice_access_hash(ngx_str_t *token, u_char *key);
 static ngx_int_t ngx_http_sluice_access_check(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_str_t *record);
 static void ngx_http_sluice_access_copy(ngx_str_t *dst, sluice_span_t *src);
+static ngx_int_t ngx_http_sluice_access_parse(ngx_str_t *record,
+    sluice_table_key_t *k);
 
 
 static EVP_MD                  *ngx_http_sluice_sha256;
 static EVP_MD_CTX              *ngx_http_sluice_md_ctx;
 static ngx_http_sluice_memo_t  *ngx_http_sluice_memo;
+
+static ngx_http_sluice_key_memo_t
+    ngx_http_sluice_key_memo[NGX_HTTP_SLUICE_KEY_MEMO];
+
+/* the span fields of sluice_table_key_t, in the order remembered */
+static const size_t  ngx_http_sluice_key_spans[] = {
+    offsetof(sluice_table_key_t, key_id),
+    offsetof(sluice_table_key_t, status),
+    offsetof(sluice_table_key_t, user),
+    offsetof(sluice_table_key_t, project),
+    offsetof(sluice_table_key_t, environment),
+    offsetof(sluice_table_key_t, groups)
+};
 
 
 ngx_int_t
@@ -135,8 +170,10 @@ ngx_http_sluice_access_token(ngx_http_request_t *r, ngx_str_t *token)
 
     h = r->headers_in.authorization;
 
+    /* the usual spelling compared at once, any other case byte by byte */
     if (h && h->value.len > 7
-        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0)
+        && (ngx_memcmp(h->value.data, "Bearer ", 7) == 0
+            || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0))
     {
         token->data = h->value.data + 7;
         token->len = h->value.len - 7;
@@ -259,9 +296,7 @@ ngx_http_sluice_access_check(ngx_http_request_t *r,
 {
     sluice_table_key_t  k;
 
-    if (sluice_table_key_parse((char *) record->data, record->len, &k)
-        != 0)
-    {
+    if (ngx_http_sluice_access_parse(record, &k) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: malformed key record in the table");
         return ngx_http_sluice_error_phase(r, NGX_HTTP_UNAUTHORIZED,
@@ -297,4 +332,62 @@ ngx_http_sluice_access_check(ngx_http_request_t *r,
     ctx->authenticated = 1;
 
     return NGX_DECLINED;
+}
+
+
+/* sluice_table_key_parse(), through the worker's memo of key records */
+static ngx_int_t
+ngx_http_sluice_access_parse(ngx_str_t *record, sluice_table_key_t *k)
+{
+    uint64_t                     h, t;
+    ngx_uint_t                   i;
+    sluice_span_t               *s;
+    ngx_http_sluice_key_memo_t  *m;
+
+    m = NULL;
+
+    if (record->len >= 8 && record->len <= NGX_HTTP_SLUICE_KEY_RECORD) {
+        ngx_memcpy(&h, record->data, 8);
+        ngx_memcpy(&t, record->data + record->len - 8, 8);
+
+        h = (h ^ (t * 0x9e3779b97f4a7c15ULL) ^ record->len)
+            * 0xff51afd7ed558ccdULL;
+
+        m = &ngx_http_sluice_key_memo[(h >> 32) % NGX_HTTP_SLUICE_KEY_MEMO];
+
+        if (m->len == record->len
+            && ngx_memcmp(m->record, record->data, record->len) == 0)
+        {
+            for (i = 0; i < NGX_HTTP_SLUICE_KEY_SPANS; i++) {
+                s = (sluice_span_t *) ((char *) k
+                                       + ngx_http_sluice_key_spans[i]);
+                s->p = (const char *) record->data + m->off[i];
+                s->len = m->n[i];
+            }
+
+            k->expires_at = m->expires_at;
+            return NGX_OK;
+        }
+    }
+
+    if (sluice_table_key_parse((char *) record->data, record->len, k) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    if (m == NULL) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < NGX_HTTP_SLUICE_KEY_SPANS; i++) {
+        s = (sluice_span_t *) ((char *) k + ngx_http_sluice_key_spans[i]);
+        m->off[i] = (uint16_t) ((u_char *) s->p - record->data);
+        m->n[i] = (uint16_t) s->len;
+    }
+
+    ngx_memcpy(m->record, record->data, record->len);
+    m->expires_at = k->expires_at;
+    m->len = record->len;
+
+    return NGX_OK;
 }

@@ -17,6 +17,24 @@ typedef struct {
 } ngx_http_sluice_balancer_conf_t;
 
 
+/*
+ * Target addresses already parsed by this worker, direct-mapped on the
+ * address text.  Text to address never changes meaning, so an entry
+ * stays right until another address takes its slot; each request copies
+ * what it uses into its context.
+ */
+#define NGX_HTTP_SLUICE_ADDR_CACHE  64
+#define NGX_HTTP_SLUICE_ADDR_TEXT   64      /* "[v6 address]:port" fits */
+
+
+typedef struct {
+    size_t                            len;          /* 0: empty */
+    socklen_t                         socklen;
+    ngx_sockaddr_t                    sockaddr;
+    u_char                            text[NGX_HTTP_SLUICE_ADDR_TEXT];
+} ngx_http_sluice_balancer_addr_t;
+
+
 typedef struct {
     ngx_http_sluice_ctx_t            *ctx;
     ngx_http_upstream_t              *upstream;
@@ -36,12 +54,19 @@ static ngx_int_t ngx_http_sluice_balancer_get(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_sluice_balancer_free(ngx_peer_connection_t *pc,
     void *data, ngx_uint_t state);
+static ngx_uint_t ngx_http_sluice_balancer_slot(u_char *text, size_t len);
+static ngx_int_t ngx_http_sluice_balancer_scheme(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 #if (NGX_HTTP_SSL)
 static ngx_int_t ngx_http_sluice_balancer_set_session(
     ngx_peer_connection_t *pc, void *data);
 static void ngx_http_sluice_balancer_save_session(ngx_peer_connection_t *pc,
     void *data);
 #endif
+
+
+static ngx_http_sluice_balancer_addr_t
+    ngx_http_sluice_balancer_addrs[NGX_HTTP_SLUICE_ADDR_CACHE];
 
 
 char *
@@ -202,6 +227,106 @@ ngx_http_sluice_balancer_timeout(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_http_sluice_balancer_addr(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx, u_char *text, size_t len)
+{
+    ngx_addr_t                        addr;
+    ngx_http_sluice_balancer_addr_t  *e;
+
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    e = &ngx_http_sluice_balancer_addrs[ngx_http_sluice_balancer_slot(text,
+                                                                     len)];
+
+    if (e->len == len && ngx_memcmp(e->text, text, len) == 0) {
+        ngx_memcpy(&ctx->target_addr, &e->sockaddr, e->socklen);
+        ctx->sockaddr = &ctx->target_addr.sockaddr;
+        ctx->socklen = e->socklen;
+        return NGX_OK;
+    }
+
+    if (ngx_parse_addr_port(r->pool, &addr, text, len) != NGX_OK
+        || addr.socklen > (socklen_t) sizeof(ngx_sockaddr_t))
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(&ctx->target_addr, addr.sockaddr, addr.socklen);
+    ctx->sockaddr = &ctx->target_addr.sockaddr;
+    ctx->socklen = addr.socklen;
+
+    if (len <= NGX_HTTP_SLUICE_ADDR_TEXT) {
+        ngx_memcpy(&e->sockaddr, addr.sockaddr, addr.socklen);
+        ngx_memcpy(e->text, text, len);
+        e->socklen = addr.socklen;
+        e->len = len;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the cache slot of an address text: its head, tail and length */
+static ngx_uint_t
+ngx_http_sluice_balancer_slot(u_char *text, size_t len)
+{
+    uint64_t  h, t;
+
+    if (len < 8) {
+        return ngx_hash_key(text, len) % NGX_HTTP_SLUICE_ADDR_CACHE;
+    }
+
+    ngx_memcpy(&h, text, 8);
+    ngx_memcpy(&t, text + len - 8, 8);
+
+    h = (h ^ (t * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
+
+    return (h >> 32) % NGX_HTTP_SLUICE_ADDR_CACHE;
+}
+
+
+/*
+ * gateway.conf's proxy_pass is a static "https://sluice_providers": the
+ * location has TLS set up, and each request's target decides whether its
+ * connection uses it.  (A proxy_pass with variables set these already;
+ * they are set again to the same values.)
+ */
+static ngx_int_t
+ngx_http_sluice_balancer_scheme(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (ctx->scheme.len != 5) {
+#if (NGX_HTTP_SSL)
+        u->ssl = 0;
+#endif
+        ngx_str_set(&u->schema, "http://");
+        return NGX_OK;
+    }
+
+#if (NGX_HTTP_SSL)
+    if (u->conf->ssl) {
+        u->ssl = 1;
+        ngx_str_set(&u->schema, "https://");
+        return NGX_OK;
+    }
+#endif
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "sluice: target \"%V\" needs TLS, which this location's "
+                  "proxy_pass does not set up (use https://)",
+                  &ctx->target_id);
+
+    return NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
@@ -214,6 +339,15 @@ ngx_http_sluice_balancer_init_peer(ngx_http_request_t *r,
     if (ctx == NULL || !ctx->routed || ctx->sockaddr == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: upstream used without a routed request");
+        return NGX_ERROR;
+    }
+
+    /* the upstream request line is built: the caller's URI again */
+    ngx_http_sluice_route_uri_restore(r, ctx);
+
+    if (ngx_http_sluice_balancer_scheme(r, ctx) != NGX_OK
+        || ngx_http_sluice_headers(r, ctx) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -74,6 +74,13 @@ static ngx_command_t  ngx_http_sluice_commands[] = {
       0,
       NULL },
 
+    { ngx_string("sluice_provider_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sluice_loc_conf_t, provider_headers),
+      NULL },
+
     { ngx_string("sluice_balancer"),
       NGX_HTTP_UPS_CONF|NGX_CONF_ANY,
       ngx_http_sluice_balancer,
@@ -207,6 +214,8 @@ ngx_http_sluice_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    ngx_http_sluice_route_uri_restore(r, ctx);
+
     ngx_http_sluice_zone_count(r, r->headers_out.status);
 
     if (ctx->no_usage) {
@@ -285,6 +294,7 @@ ngx_http_sluice_create_loc_conf(ngx_conf_t *cf)
 
     lcf->endpoint = NGX_CONF_UNSET_UINT;
     lcf->dialect = NGX_CONF_UNSET_UINT;
+    lcf->provider_headers = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -300,6 +310,7 @@ ngx_http_sluice_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_init_uint_value(conf->endpoint, NGX_HTTP_SLUICE_EP_NONE);
     ngx_conf_merge_uint_value(conf->dialect, prev->dialect,
                               NGX_HTTP_SLUICE_CHAT);
+    ngx_conf_merge_value(conf->provider_headers, prev->provider_headers, 0);
 
     return NGX_CONF_OK;
 }

@@ -2,15 +2,18 @@
  * PRECONTENT phase: read the body once (the mirror module's pattern),
  * find the model group, check the caller may use it, choose a target,
  * rewrite the body for it and hand the result to proxy_pass through the
- * request context and the $sluice_* variables.
+ * request context (read by the balancer and the provider headers), the
+ * target's path in r->unparsed_uri, and the $sluice_* variables.
  */
 
 #include "ngx_http_sluice.h"
+#include "ngx_http_sluice_pick.h"
 #include "sluice_json.h"
 #include "sluice_table.h"
 
 
 #define NGX_HTTP_SLUICE_GROUP_MAX  256
+
 
 enum {
     NGX_HTTP_SLUICE_M_MODEL = 0,
@@ -47,7 +50,10 @@ static ngx_int_t ngx_http_sluice_route_group(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sluice_route_pick(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, ngx_str_t *record);
 static ngx_int_t ngx_http_sluice_route_target(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t);
+    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t,
+    ngx_uint_t dialect);
+static void ngx_http_sluice_route_uri(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 static ngx_int_t ngx_http_sluice_route_usage(ngx_http_sluice_ctx_t *ctx,
     u_char *body, size_t open, sluice_json_member_t *m,
     ngx_http_sluice_edits_t *edits);
@@ -57,8 +63,8 @@ static ngx_int_t ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, size_t len,
     ngx_http_sluice_edits_t *edits);
 static ngx_uint_t ngx_http_sluice_route_empty(u_char *p, u_char *end);
-static ngx_int_t ngx_http_sluice_route_piece(ngx_http_request_t *r,
-    ngx_chain_t ***ll, u_char *p, size_t n);
+static ngx_uint_t ngx_http_sluice_route_piece(ngx_buf_t *b,
+    ngx_chain_t *cl, ngx_chain_t ***ll, u_char *p, size_t n);
 static void ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src);
 static ngx_int_t ngx_http_sluice_route_invalid(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, sluice_json_error_t *err);
@@ -142,6 +148,10 @@ ngx_http_sluice_route_body(ngx_http_request_t *r)
 
     ctx->body_rc = ngx_http_sluice_route_request(r, ctx);
     ctx->body_done = 1;
+
+    if (ctx->body_rc == NGX_DECLINED && ctx->routed) {
+        ngx_http_sluice_route_uri(r, ctx);
+    }
 
     r->preserve_body = 1;
     r->write_event_handler = ngx_http_core_run_phases;
@@ -325,28 +335,46 @@ static ngx_int_t
 ngx_http_sluice_route_group(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx, u_char *body, sluice_json_member_t *model)
 {
-    u_char         key[1 + NGX_HTTP_SLUICE_GROUP_MAX];
-    ssize_t        n;
-    ngx_int_t      rc;
-    ngx_str_t      record;
-    sluice_span_t  groups;
+    u_char         *key, *q;
+    size_t          len;
+    ssize_t         n;
+    ngx_int_t       rc;
+    ngx_str_t       record;
+    sluice_span_t   groups;
 
-    n = sluice_json_string_decode(body + model->start,
-                                  model->end - model->start, key + 1,
-                                  NGX_HTTP_SLUICE_GROUP_MAX);
+    /* the table key ('g' + name) in the pool; the name is ctx->group */
+    q = body + model->start;
+    len = model->end - model->start;
 
-    if (n <= 0 || ngx_strlchr(key + 1, key + 1 + n, '\0') != NULL) {
+    key = ngx_pnalloc(r->pool, 1 + ngx_min(len, NGX_HTTP_SLUICE_GROUP_MAX));
+    if (key == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_strlchr(q + 1, q + len - 1, '\\') == NULL) {
+        /* no escape: the name as it stands, which holds no NUL */
+        n = (len - 2 <= NGX_HTTP_SLUICE_GROUP_MAX) ? (ssize_t) len - 2 : -1;
+
+        if (n > 0) {
+            ngx_memcpy(key + 1, q + 1, n);
+        }
+
+    } else {
+        n = sluice_json_string_decode(q, len, key + 1,
+                                      NGX_HTTP_SLUICE_GROUP_MAX);
+
+        if (n > 0 && ngx_strlchr(key + 1, key + 1 + n, '\0') != NULL) {
+            n = -1;
+        }
+    }
+
+    if (n <= 0) {
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_REQUEST,
                                           "missing-model",
                                           "\"model\" is empty or too long");
     }
 
-    ctx->group.data = ngx_pnalloc(r->pool, n);
-    if (ctx->group.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(ctx->group.data, key + 1, n);
+    ctx->group.data = key + 1;
     ctx->group.len = n;
 
     groups.p = (char *) ctx->groups.data;
@@ -390,15 +418,13 @@ static ngx_int_t
 ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
     ngx_str_t *record)
 {
-    const char             *pos;
-    ngx_int_t               rc;
-    ngx_uint_t              total, pick;
-    sluice_table_group_t    g;
-    sluice_table_target_t   t;
+    ngx_int_t              rc;
+    ngx_uint_t             dialect;
+    sluice_table_target_t  t;
 
-    if (sluice_table_group_parse((char *) record->data, record->len, &g)
-        != 0)
-    {
+    rc = ngx_http_sluice_pick(ctx, record, &t, &dialect);
+
+    if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sluice: malformed group record \"%V\"", &ctx->group);
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
@@ -406,45 +432,14 @@ ngx_http_sluice_route_pick(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx,
                                           "the model group is misconfigured");
     }
 
-    total = 0;
-    pos = g.targets;
-
-    while ((rc = sluice_table_target_next(&pos, g.end, &t)) == 1) {
-        if (ngx_http_sluice_dialect_of(t.dialect.p, t.dialect.len)
-            != NGX_ERROR)
-        {
-            total += t.weight;
-        }
-    }
-
-    if (rc != 0 || total == 0) {
+    if (rc != NGX_OK) {
         return ngx_http_sluice_route_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                           "no-eligible-target",
                                           "no target of this model group "
                                           "can serve the request");
     }
 
-    pick = ngx_random() % total;
-    pos = g.targets;
-
-    while (sluice_table_target_next(&pos, g.end, &t) == 1) {
-        if (ngx_http_sluice_dialect_of(t.dialect.p, t.dialect.len)
-            == NGX_ERROR)
-        {
-            continue;
-        }
-
-        if (pick < t.weight) {
-            break;
-        }
-
-        pick -= t.weight;
-    }
-
-    ctx->idle_timeout = g.idle_timeout ? g.idle_timeout
-                                       : NGX_HTTP_SLUICE_IDLE_TIMEOUT;
-
-    return ngx_http_sluice_route_target(r, ctx, &t);
+    return ngx_http_sluice_route_target(r, ctx, &t, dialect);
 }
 
 
@@ -459,13 +454,12 @@ ngx_http_sluice_route_span(ngx_str_t *dst, sluice_span_t *src)
 
 static ngx_int_t
 ngx_http_sluice_route_target(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t)
+    ngx_http_sluice_ctx_t *ctx, sluice_table_target_t *t, ngx_uint_t dialect)
 {
-    u_char      *p;
-    ngx_addr_t   addr;
+    u_char  *p;
 
-    if (ngx_parse_addr_port(r->pool, &addr, (u_char *) t->addr.p,
-                            t->addr.len)
+    if (ngx_http_sluice_balancer_addr(r, ctx, (u_char *) t->addr.p,
+                                      t->addr.len)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -475,9 +469,6 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
                                           "the target is misconfigured");
     }
 
-    ctx->sockaddr = addr.sockaddr;
-    ctx->socklen = addr.socklen;
-
     ngx_http_sluice_route_span(&ctx->addr_text, &t->addr);
     ngx_http_sluice_route_span(&ctx->target_id, &t->target_id);
     ngx_http_sluice_route_span(&ctx->provider, &t->provider);
@@ -486,8 +477,7 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
     ngx_http_sluice_route_span(&ctx->host, &t->host);
     ngx_http_sluice_route_span(&ctx->tls_name, &t->tls_name);
 
-    ctx->upstream_dialect = ngx_http_sluice_dialect_of(t->dialect.p,
-                                                       t->dialect.len);
+    ctx->upstream_dialect = dialect;
 
     if (ngx_http_sluice_dialect_target(r, ctx, t->base_path.p,
                                        t->base_path.len)
@@ -515,6 +505,45 @@ ngx_http_sluice_route_target(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * proxy_pass names no URI, so ngx_http_proxy_create_request() writes the
+ * upstream request line from r->unparsed_uri.  From here it holds the
+ * target's path (base path and endpoint; the caller's query string is
+ * not forwarded); the balancer's peer init, which nginx calls right after
+ * create_request, puts the caller's back, and so does the LOG phase if
+ * the request never got that far: $request_uri and the usage record see
+ * what the caller sent.
+ */
+static void
+ngx_http_sluice_route_uri(ngx_http_request_t *r, ngx_http_sluice_ctx_t *ctx)
+{
+    if (ctx->uri_swapped) {
+        return;
+    }
+
+    ctx->client_uri = r->unparsed_uri;
+    ctx->client_uri_valid = r->valid_unparsed_uri;
+    ctx->uri_swapped = 1;
+
+    r->unparsed_uri = ctx->uri;
+    r->valid_unparsed_uri = 1;
+}
+
+
+void
+ngx_http_sluice_route_uri_restore(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx)
+{
+    if (!ctx->uri_swapped) {
+        return;
+    }
+
+    r->unparsed_uri = ctx->client_uri;
+    r->valid_unparsed_uri = ctx->client_uri_valid;
+    ctx->uri_swapped = 0;
 }
 
 
@@ -606,8 +635,9 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
 {
     size_t                   at;
     off_t                    size;
-    ngx_uint_t               i, j;
-    ngx_chain_t             *out, **ll;
+    ngx_buf_t               *b;
+    ngx_uint_t               i, j, k, n;
+    ngx_chain_t             *out, **ll, *cl;
     ngx_http_sluice_edit_t   e;
 
     /* at most three edits: insertion sort by position */
@@ -619,45 +649,45 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
         edits->edit[j] = e;
     }
 
+    /* the pieces' buffers and links at once: at most 2 n + 1 pieces */
+    n = 2 * edits->n + 1;
+
+    b = ngx_pcalloc(r->pool, n * sizeof(ngx_buf_t));
+    cl = ngx_palloc(r->pool, n * sizeof(ngx_chain_t));
+    if (b == NULL || cl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     out = NULL;
     ll = &out;
     at = 0;
     size = 0;
+    k = 0;
 
     for (i = 0; i <= edits->n; i++) {
         e.start = (i < edits->n) ? edits->edit[i].start : len;
 
-        if (ngx_http_sluice_route_piece(r, &ll, body + at, e.start - at)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
+        k += ngx_http_sluice_route_piece(&b[k], &cl[k], &ll, body + at,
+                                         e.start - at);
         size += e.start - at;
 
         if (i == edits->n) {
             break;
         }
 
-        if (ngx_http_sluice_route_piece(r, &ll, edits->edit[i].text.data,
-                                        edits->edit[i].text.len)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
+        k += ngx_http_sluice_route_piece(&b[k], &cl[k], &ll,
+                                         edits->edit[i].text.data,
+                                         edits->edit[i].text.len);
         size += edits->edit[i].text.len;
         at = edits->edit[i].end;
     }
 
-    if (out == NULL) {
+    if (k == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;     /* cannot be: len > 0 */
     }
 
-    for (ll = &out; (*ll)->next; ll = &(*ll)->next) { /* void */ }
-
-    (*ll)->buf->last_buf = 1;
-    (*ll)->buf->last_in_chain = 1;
+    b[k - 1].last_buf = 1;
+    b[k - 1].last_in_chain = 1;
 
     r->request_body->bufs = out;
     r->headers_in.content_length_n = size;
@@ -669,22 +699,16 @@ ngx_http_sluice_route_rewrite(ngx_http_request_t *r,
 }
 
 
-/* appends a buffer referring to [p, p + n); nothing for n == 0 */
-static ngx_int_t
-ngx_http_sluice_route_piece(ngx_http_request_t *r, ngx_chain_t ***ll,
+/*
+ * Appends b (zeroed) referring to [p, p + n), linked by cl; returns the
+ * pieces used: 1, or 0 for n == 0.
+ */
+static ngx_uint_t
+ngx_http_sluice_route_piece(ngx_buf_t *b, ngx_chain_t *cl, ngx_chain_t ***ll,
     u_char *p, size_t n)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
     if (n == 0) {
-        return NGX_OK;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    cl = ngx_alloc_chain_link(r->pool);
-    if (b == NULL || cl == NULL) {
-        return NGX_ERROR;
+        return 0;
     }
 
     /* start and end too: a retry rewinds pos to start */
@@ -699,7 +723,7 @@ ngx_http_sluice_route_piece(ngx_http_request_t *r, ngx_chain_t ***ll,
     **ll = cl;
     *ll = &cl->next;
 
-    return NGX_OK;
+    return 1;
 }
 
 
@@ -721,17 +745,27 @@ ngx_http_sluice_route_quote(ngx_http_request_t *r, ngx_str_t *s,
     ngx_str_t *quoted)
 {
     u_char  *p;
+    size_t   i;
 
-    quoted->len = sluice_json_escaped_len(s->data, s->len) + 2;
-    quoted->data = ngx_pnalloc(r->pool, quoted->len);
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] < 0x20 || s->data[i] == '"' || s->data[i] == '\\') {
+            break;
+        }
+    }
+
+    /* room for the worst case from the first byte to escape on */
+    quoted->data = ngx_pnalloc(r->pool, i + 6 * (s->len - i) + 2);
     if (quoted->data == NULL) {
         return NGX_ERROR;
     }
 
     p = quoted->data;
     *p++ = '"';
-    p = sluice_json_escape(p, s->data, s->len);
-    *p = '"';
+    p = ngx_cpymem(p, s->data, i);
+    p = sluice_json_escape(p, s->data + i, s->len - i);
+    *p++ = '"';
+
+    quoted->len = p - quoted->data;
 
     return NGX_OK;
 }

@@ -1,6 +1,7 @@
 /*
- * $sluice_* variables: how gateway.conf's proxy_pass reaches the chosen
- * target, and what log_format can record.
+ * $sluice_* variables: what log_format can record, and the chosen
+ * target for a configuration that builds its own proxy_pass and headers
+ * (gateway.conf leaves that to the balancer and sluice_provider_headers).
  */
 
 #include "ngx_http_sluice.h"

@@ -35,7 +35,9 @@ typedef struct {
 static inline void sluice_json_ws(sluice_json_cur_t *c);
 static void sluice_json_ws_run(sluice_json_cur_t *c);
 static int sluice_json_utf8(sluice_json_cur_t *c);
-static int sluice_json_string(sluice_json_cur_t *c);
+/* inlined into its two callers: most strings are short keys and values */
+static inline __attribute__((always_inline)) int sluice_json_string(
+    sluice_json_cur_t *c);
 static int sluice_json_escape_at(sluice_json_cur_t *c);
 static int sluice_json_number(sluice_json_cur_t *c);
 static int sluice_json_literal(sluice_json_cur_t *c, const char *lit,
@@ -314,7 +316,7 @@ sluice_json_special(sluice_json_cur_t *c, size_t j)
  * are classified at once and every special byte among them is handled
  * from the same mask; the tail goes eight bytes a step.
  */
-static int
+static inline __attribute__((always_inline)) int
 sluice_json_string(sluice_json_cur_t *c)
 {
     size_t          i, len;

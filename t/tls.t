@@ -64,7 +64,7 @@ for my $p (['tls-good', "https://localhost:$port/v1", 'sk-good'],
     create_group($p->[0], "$p->[0]-t");
 }
 
-my $key = create_key(groups => ['tls-*']);
+my $key = create_key(groups => ['tls-*', 'demo-chat']);
 my %auth = (authorization => "Bearer $key->{token}");
 
 for my $round (1, 2, 3) {
@@ -87,6 +87,14 @@ for my $round (1, 2, 3) {
              "certificate not valid for the target's name ($round)");
     unlike($r->{content}, qr/127\.0\.0\.1|$port/,
            'the error names no provider host');
+
+    # the same locations reach a plain HTTP target between TLS ones
+    $r = http('POST', '/v1/chat/completions', \%auth,
+              { model => 'demo-chat', messages => [] });
+    is($r->{status}, 200, "plain HTTP target between TLS ones ($round)")
+        or diag($r->{content});
+    is(mock_last()->{path}, '/v1/chat/completions',
+       "plain HTTP target's path ($round)");
 }
 
 my @verify = error_log_lines(qr/certificate does not match/);
