@@ -626,6 +626,22 @@ sluice_xlate_effort_budget(const char *effort)
 }
 
 
+/* the canonical effort a caller's word stands for; NULL: none */
+const char *
+sluice_xlate_effort_canon(const char *effort)
+{
+    const sluice_xlate_effort_t  *e;
+
+    for (e = sluice_xlate_efforts; effort && e->effort; e++) {
+        if (strcmp(e->effort, effort) == 0) {
+            return e->canon;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* a token count, or -1 */
 int64_t
 sluice_xlate_count(json_t *v)

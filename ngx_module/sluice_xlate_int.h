@@ -332,6 +332,7 @@ void sluice_xlate_effort_set(json_t *c, const char *effort);
 const char *sluice_xlate_effort_get(json_t *c);
 json_int_t sluice_xlate_budget_get(json_t *c);
 json_int_t sluice_xlate_effort_budget(const char *effort);
+const char *sluice_xlate_effort_canon(const char *effort);
 
 /* sluice_xlate_names.c: the caller's tool names behind the target's */
 void sluice_xlate_flat_name(const char *ns, const char *name, char *out);
@@ -430,6 +431,7 @@ void sluice_xlate_stream_cat_id(sluice_xlate_stream_t *st, const char *id);
 void sluice_xlate_stream_cat_int(sluice_xlate_stream_t *st, int64_t n);
 int sluice_xlate_stream_end_frame(sluice_xlate_stream_t *st, const char *s);
 int sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len);
+int sluice_xlate_buf_esc(sluice_buf_t *b, const char *s, size_t len);
 int sluice_xlate_buf_int(sluice_buf_t *b, int64_t n);
 
 /* a string literal appended */
@@ -495,6 +497,8 @@ void sluice_xlate_rq_cat(sluice_xlate_rq_t *r, const char *s, size_t n);
 void sluice_xlate_rq_str(sluice_xlate_rq_t *r, const char *s, size_t len);
 void sluice_xlate_rq_string(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
     int k);
+void sluice_xlate_rq_esc(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
+    int k);
 void sluice_xlate_rq_int(sluice_xlate_rq_t *r, int64_t n);
 void sluice_xlate_rq_real(sluice_xlate_rq_t *r, double d);
 void sluice_xlate_rq_value(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
@@ -508,9 +512,11 @@ int sluice_xlate_rq_is(sluice_xlate_rq_t *r, int k, const char *s);
 
 /* the directions: SLUICE_XLATE_OK or SLUICE_XLATE_DECLINED */
 int sluice_xlate_chat2msg(sluice_xlate_rq_t *r);
+int sluice_xlate_msg2chat(sluice_xlate_rq_t *r);
 
 /* the decoders' tables of the members they read, for the fast path */
 extern const sluice_xlate_check_t  sluice_xlate_chat_checks[];
+extern const sluice_xlate_check_t  sluice_xlate_messages_checks[];
 
 /* per-dialect stream decoders (one upstream event) and encoders */
 int sluice_xlate_chat_sse_decode(sluice_xlate_stream_t *st,

@@ -37,7 +37,7 @@ static void sluice_xlate_rq_members(sluice_xlate_rq_t *r,
 static const sluice_xlate_rq_pt  sluice_xlate_rq_directions[9] = {
     NULL, NULL, sluice_xlate_chat2msg,
     NULL, NULL, NULL,
-    NULL, NULL, NULL
+    sluice_xlate_msg2chat, NULL, NULL
 };
 
 
@@ -323,6 +323,30 @@ sluice_xlate_rq_string(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t, int k)
 
     } else {
         sluice_xlate_rq_str(r, s, len);
+    }
+
+    t->used = used;
+}
+
+
+/* the same without the quotes (a piece of a longer string) */
+void
+sluice_xlate_rq_esc(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t, int k)
+{
+    size_t       len, used;
+    const char  *s;
+
+    if (!(t->tok[k].flags & SLUICE_XLATE_TOK_ESC)) {
+        sluice_xlate_rq_cat(r, (const char *) t->p + t->tok[k].start + 1,
+                            t->tok[k].end - t->tok[k].start - 2);
+        return;
+    }
+
+    used = t->used;
+    s = sluice_xlate_tape_cstr(t, k, &len);
+
+    if (s == NULL || sluice_xlate_buf_esc(r->out, s, len) != 0) {
+        r->rc = -1;
     }
 
     t->used = used;

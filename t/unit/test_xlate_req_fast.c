@@ -49,6 +49,7 @@ static void test_engaged(const char *dir);
 static int      tests;
 static int      failed;
 static json_t  *bodies;     /* chat bodies to mutate */
+static json_t  *mbodies;    /* messages bodies to mutate */
 
 
 static void
@@ -281,6 +282,10 @@ test_goldens(void)
             json_array_append(bodies, v);
         }
 
+        if (from == SLUICE_XLATE_MESSAGES && json_is_object(v)) {
+            json_array_append(mbodies, v);
+        }
+
         json_decref(v);
         free(text);
         free(names[i]);
@@ -334,6 +339,17 @@ test_fixtures(const char *dir)
 
             if (from == SLUICE_XLATE_CHAT) {
                 json_array_append(bodies, body);
+            }
+
+            /* the big bodies once: each is ~80 KB */
+            if (from == SLUICE_XLATE_MESSAGES && k == 1
+                && strstr(path, "claude-code-tool-bash") == NULL)
+            {
+                continue;
+            }
+
+            if (from == SLUICE_XLATE_MESSAGES) {
+                json_array_append(mbodies, body);
             }
         }
 
@@ -524,6 +540,30 @@ test_mutations(void)
 
         json_decref(copy);
     }
+
+    json_array_foreach(mbodies, i, body) {
+        copy = json_deep_copy(body);
+        nfast = 0;
+        n = 0;
+
+        /* a coding agent's 30 tools are alike: two are enough here */
+        while (json_array_size(json_object_get(copy, "tools")) > 2) {
+            json_array_remove(json_object_get(copy, "tools"), 2);
+        }
+
+        good = mutate_tree("mutation", SLUICE_XLATE_MESSAGES, copy, copy,
+                           &nfast, &n);
+
+        s = json_dumps(body, JSON_COMPACT);
+        good &= s && mutate_text("text mutation", SLUICE_XLATE_MESSAGES, s,
+                                 strlen(s), &nfast, &n);
+        free(s);
+
+        ok(good, "messages body %zu: %d mutations agree (%d translated)", i,
+           n, nfast);
+
+        json_decref(copy);
+    }
 }
 
 
@@ -538,10 +578,17 @@ test_engaged(const char *dir)
     sluice_buf_t           out;
     sluice_xlate_names_t  *names;
 
+    int                    from, to;
+    const char            *p;
+
     static const char  *chat[] = {
         "openai-sdk-chat-plain.json", "openai-sdk-chat-tools.json",
         "openai-sdk-chat-image.json", "openai-sdk-chat-stream.json",
-        "openai-sdk-chat-tools-stream.json", NULL
+        "openai-sdk-chat-tools-stream.json", "claude-code-tool-bash.json",
+        "claude-code-print-text.json", "claude-code-image-stdin.json",
+        "claude-code-model-haiku.json", "anthropic-sdk-messages-plain.json",
+        "anthropic-sdk-messages-tools.json",
+        "anthropic-sdk-messages-image.json", NULL
     };
 
     text = read_file(BENCH_BODY, &len);
@@ -565,17 +612,26 @@ test_engaged(const char *dir)
         }
 
         json_array_foreach(json_object_get(fx, "requests"), k, req) {
-            if (!json_is_object(json_object_get(req, "body"))) {
+            p = json_string_value(json_object_get(req, "path"));
+
+            if (!json_is_object(json_object_get(req, "body")) || p == NULL
+                || (strcmp(p, "/v1/messages") != 0
+                    && strcmp(p, "/v1/chat/completions") != 0))
+            {
                 continue;
             }
 
+            from = strcmp(p, "/v1/messages") == 0 ? SLUICE_XLATE_MESSAGES
+                                                  : SLUICE_XLATE_CHAT;
+            to = from == SLUICE_XLATE_CHAT ? SLUICE_XLATE_MESSAGES
+                                           : SLUICE_XLATE_CHAT;
+
             text = json_dumps(json_object_get(req, "body"), JSON_COMPACT);
             sluice_buf_init(&out);
-            rc = sluice_xlate_request_fast(SLUICE_XLATE_CHAT,
-                     SLUICE_XLATE_MESSAGES, 0, text, strlen(text), MODEL,
-                     &out, &names);
-            ok(rc == SLUICE_XLATE_OK, "%s #%zu: chat -> messages is fast",
-               chat[i], k);
+            rc = sluice_xlate_request_fast(from, to, 0, text, strlen(text),
+                                           MODEL, &out, &names);
+            ok(rc == SLUICE_XLATE_OK, "%s #%zu: %d -> %d is fast", chat[i],
+               k, from, to);
             sluice_buf_free(&out);
             free(text);
         }
@@ -592,6 +648,7 @@ main(int argc, char **argv)
 
     dir = argc > 1 ? argv[1] : "../shared/clients/fixtures";
     bodies = json_array();
+    mbodies = json_array();
 
     test_goldens();
     test_fixtures(dir);
@@ -599,6 +656,7 @@ main(int argc, char **argv)
     test_engaged(dir);
 
     json_decref(bodies);
+    json_decref(mbodies);
     printf("1..%d\n", tests);
 
     return failed ? 1 : 0;
