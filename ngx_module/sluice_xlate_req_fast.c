@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sluice_json.h"
 #include "sluice_xlate_int.h"
 
 
@@ -31,6 +32,8 @@ static int sluice_xlate_rq_check_one(sluice_xlate_rq_t *r, int v,
 static int sluice_xlate_rq_path(sluice_xlate_rq_t *r, const char *path);
 static void sluice_xlate_rq_members(sluice_xlate_rq_t *r,
     sluice_xlate_tape_t *t, int k, const char *skip);
+static void sluice_xlate_rq_reescape(sluice_xlate_rq_t *r,
+    const uint8_t *p, size_t len);
 
 
 /* indexed by from * 3 + to; NULL: no fast path for that direction */
@@ -301,31 +304,14 @@ sluice_xlate_rq_str(sluice_xlate_rq_t *r, const char *s, size_t len)
 
 /*
  * String k of tape t as jansson dumps it: as it stands when it holds
- * no escape (no byte in it would be escaped), else decoded and quoted.
+ * no escape (no byte in it would be escaped), else re-escaped.
  */
 void
 sluice_xlate_rq_string(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t, int k)
 {
-    size_t       len, used;
-    const char  *s;
-
-    if (!(t->tok[k].flags & SLUICE_XLATE_TOK_ESC)) {
-        sluice_xlate_rq_cat(r, (const char *) t->p + t->tok[k].start,
-                            t->tok[k].end - t->tok[k].start);
-        return;
-    }
-
-    used = t->used;
-    s = sluice_xlate_tape_cstr(t, k, &len);
-
-    if (s == NULL) {
-        r->rc = -1;
-
-    } else {
-        sluice_xlate_rq_str(r, s, len);
-    }
-
-    t->used = used;
+    sluice_xlate_rq_lit(r, "\"");
+    sluice_xlate_rq_esc(r, t, k);
+    sluice_xlate_rq_lit(r, "\"");
 }
 
 
@@ -333,23 +319,83 @@ sluice_xlate_rq_string(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t, int k)
 void
 sluice_xlate_rq_esc(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t, int k)
 {
-    size_t       len, used;
-    const char  *s;
+    const uint8_t  *p;
+
+    p = t->p + t->tok[k].start + 1;
 
     if (!(t->tok[k].flags & SLUICE_XLATE_TOK_ESC)) {
-        sluice_xlate_rq_cat(r, (const char *) t->p + t->tok[k].start + 1,
+        sluice_xlate_rq_cat(r, (const char *) p,
                             t->tok[k].end - t->tok[k].start - 2);
         return;
     }
 
-    used = t->used;
-    s = sluice_xlate_tape_cstr(t, k, &len);
+    sluice_xlate_rq_reescape(r, p, t->tok[k].end - t->tok[k].start - 2);
+}
 
-    if (s == NULL || sluice_xlate_buf_esc(r->out, s, len) != 0) {
-        r->rc = -1;
+
+/*
+ * A string body the tape validated, escaped as jansson escapes its
+ * value, without decoding it first: runs without a backslash stay as
+ * they are; "\/" is '/', a \u escape of a control character takes
+ * its short form or \u00XX, of anything else its UTF-8 (or its
+ * two-character escape for '"' and '\\'); the other escapes stay.
+ */
+static void
+sluice_xlate_rq_reescape(sluice_xlate_rq_t *r, const uint8_t *p,
+    size_t len)
+{
+    char            buf[6];
+    size_t          i, from;
+    unsigned        cp;
+    const uint8_t  *bs;
+
+    for (i = 0; i < len; /* void */) {
+        from = i;
+        bs = memchr(p + i, '\\', len - i);
+        i = bs ? (size_t) (bs - p) : len;
+
+        if (i > from) {
+            sluice_xlate_rq_cat(r, (const char *) p + from, i - from);
+        }
+
+        if (i == len) {
+            return;
+        }
+
+        if (p[i + 1] != 'u') {
+            if (p[i + 1] == '/') {
+                sluice_xlate_rq_lit(r, "/");
+
+            } else {
+                sluice_xlate_rq_cat(r, (const char *) p + i, 2);
+            }
+
+            i += 2;
+            continue;
+        }
+
+        cp = sluice_json_hex4(p + i + 2);
+        i += 6;
+
+        /* the tape saw the low half of a pair follow */
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10)
+                 + (sluice_json_hex4(p + i + 2) - 0xdc00);
+            i += 6;
+        }
+
+        if (cp >= 0x20 && cp != '"' && cp != '\\') {
+            sluice_xlate_rq_cat(r, buf,
+                                sluice_json_utf8_put((uint8_t *) buf, cp));
+            continue;
+        }
+
+        buf[0] = (char) cp;
+
+        if (sluice_xlate_buf_esc(r->out, buf, 1) != 0) {
+            r->rc = -1;
+        }
     }
-
-    t->used = used;
 }
 
 
