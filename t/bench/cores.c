@@ -11,7 +11,8 @@
  *                           the dialect handler calls it (xlate-slow: the
  *                           same without the fast path; m2c and m2c-slow:
  *                           messages -> chat; r2c and r2c-slow:
- *                           responses -> chat)
+ *                           responses -> chat, which has no fast path
+ *                           yet: both run jansson)
  *
  * Each kind runs N times; the report divides by N.  Prints one line per
  * kind so a run outside callgrind still checks the cores agree.
