@@ -178,13 +178,13 @@ typedef struct {
 
 
 /*
- * The fast path's view of one upstream event (sluice_xlate_tape.c): a
- * token per value, in text order; an object holds key and value tokens
- * in turn, and every token knows the index of the token after it and
- * all it holds.  Values nested deeper than the depth a parse is asked
- * to keep (the top-level object is depth 0) are checked but not
- * recorded: a container at that depth looks empty, so each decoder asks
- * for the depth of the deepest value it reads.
+ * The fast paths' view of one upstream event or of a request body
+ * (sluice_xlate_tape.c): a token per value, in text order; an object
+ * holds key and value tokens in turn, and every token knows the index
+ * of the token after it and all it holds.  Values nested deeper than
+ * the depth a parse is asked to keep (the top-level object is depth 0)
+ * are checked but not recorded: a container at that depth looks empty,
+ * so each decoder asks for the depth of the deepest value it reads.
  */
 #define SLUICE_XLATE_TAPE_MAX    512
 #define SLUICE_XLATE_TAPE_NEST   64     /* deeper: declined */
