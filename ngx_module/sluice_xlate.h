@@ -50,9 +50,11 @@
 #define SLUICE_XLATE_INCLUDE_USAGE 0x01
 
 /*
- * sluice_xlate_stream_create(), for tests: every upstream event is read
- * with jansson and every frame made with it, never by the fast path
- * (the output is the same byte for byte, only slower).
+ * sluice_xlate_stream_create() and sluice_xlate_request_flags() /
+ * _ex(), for tests: every upstream event is read with jansson and every
+ * frame made with it, and every request body is loaded, decoded and
+ * encoded with jansson, never by the fast path (the output is the same
+ * byte for byte, only slower).
  */
 #define SLUICE_XLATE_NO_FAST       0x02
 

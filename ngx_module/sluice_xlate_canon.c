@@ -601,6 +601,47 @@ sluice_xlate_budget_get(json_t *c)
 }
 
 
+/*
+ * The budget sluice_xlate_budget_get() finds once the caller's effort
+ * word went through sluice_xlate_effort_set(); 0: none.
+ */
+json_int_t
+sluice_xlate_effort_budget(const char *effort)
+{
+    const sluice_xlate_effort_t  *e, *b;
+
+    for (e = sluice_xlate_efforts; effort && e->effort; e++) {
+        if (strcmp(e->effort, effort) != 0) {
+            continue;
+        }
+
+        for (b = sluice_xlate_efforts; b->effort; b++) {
+            if (strcmp(b->effort, e->canon) == 0) {
+                return b->budget;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* the canonical effort a caller's word stands for; NULL: none */
+const char *
+sluice_xlate_effort_canon(const char *effort)
+{
+    const sluice_xlate_effort_t  *e;
+
+    for (e = sluice_xlate_efforts; effort && e->effort; e++) {
+        if (strcmp(e->effort, effort) == 0) {
+            return e->canon;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* a token count, or -1 */
 int64_t
 sluice_xlate_count(json_t *v)

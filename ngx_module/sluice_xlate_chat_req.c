@@ -33,8 +33,11 @@ static int sluice_xlate_chat_tools_encode(json_t *c, json_t *o);
 static void sluice_xlate_chat_misc_encode(json_t *c, json_t *o);
 
 
-/* what the decoder reads; OpenAI takes null for "not given" */
-static const sluice_xlate_check_t  sluice_xlate_chat_checks[] = {
+/*
+ * what the decoder reads; OpenAI takes null for "not given" (the fast
+ * path checks the same table)
+ */
+const sluice_xlate_check_t  sluice_xlate_chat_checks[] = {
     { "messages", SLUICE_XLATE_T_ARR, 0, 0, "an array" },
     { "tools", SLUICE_XLATE_T_ARR | SLUICE_XLATE_T_NULL, 0, 0, "an array" },
     { "tool_choice",

@@ -187,6 +187,20 @@ sluice_xlate_stream_end_frame(sluice_xlate_stream_t *st, const char *s)
 int
 sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len)
 {
+    if (sluice_buf_append(b, "\"", 1) != 0
+        || sluice_xlate_buf_esc(b, s, len) != 0)
+    {
+        return -1;
+    }
+
+    return sluice_buf_append(b, "\"", 1);
+}
+
+
+/* the same without the quotes */
+int
+sluice_xlate_buf_esc(sluice_buf_t *b, const char *s, size_t len)
+{
     size_t          i, from, n;
     uint8_t         c;
     const uint8_t  *p;
@@ -196,11 +210,9 @@ sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len)
 
     p = (const uint8_t *) s;
 
-    if (sluice_buf_reserve(b, len + 2) != 0) {
+    if (sluice_buf_reserve(b, len) != 0) {
         return -1;
     }
-
-    b->data[b->len++] = '"';
 
     for (i = 0; i < len; /* void */) {
         for (from = i; i < len; i += n) {
@@ -253,7 +265,7 @@ sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len)
         }
     }
 
-    return sluice_buf_append(b, "\"", 1);
+    return 0;
 }
 
 

@@ -178,15 +178,16 @@ typedef struct {
 
 
 /*
- * The fast path's view of one upstream event (sluice_xlate_tape.c): a
- * token per value, in text order; an object holds key and value tokens
- * in turn, and every token knows the index of the token after it and
- * all it holds.  Values nested deeper than the depth a parse is asked
- * to keep (the top-level object is depth 0) are checked but not
- * recorded: a container at that depth looks empty, so each decoder asks
- * for the depth of the deepest value it reads.
+ * The fast paths' view of one upstream event or of a request body
+ * (sluice_xlate_tape.c): a token per value, in text order; an object
+ * holds key and value tokens in turn, and every token knows the index
+ * of the token after it and all it holds.  Values nested deeper than
+ * the depth a parse is asked to keep (the top-level object is depth 0)
+ * are checked but not recorded: a container at that depth looks empty,
+ * so each decoder asks for the depth of the deepest value it reads.
  */
 #define SLUICE_XLATE_TAPE_MAX    512
+#define SLUICE_XLATE_TAPE_NEST   64     /* deeper: declined */
 
 #define SLUICE_XLATE_J_NONE      0
 #define SLUICE_XLATE_J_OBJECT    1
@@ -217,7 +218,9 @@ typedef struct {
     char                *scratch;   /* decoded strings of this event */
     size_t               cap;
     size_t               used;
-    sluice_xlate_tok_t   tok[SLUICE_XLATE_TAPE_MAX];
+    sluice_xlate_tok_t  *tok;       /* max of them */
+    unsigned             max;
+    unsigned             grow;      /* more tokens may be allocated */
 } sluice_xlate_tape_t;
 
 /* a member the fast decoders look up (sluice_xlate_tape_find) */
@@ -328,6 +331,8 @@ int64_t sluice_xlate_count(json_t *v);
 void sluice_xlate_effort_set(json_t *c, const char *effort);
 const char *sluice_xlate_effort_get(json_t *c);
 json_int_t sluice_xlate_budget_get(json_t *c);
+json_int_t sluice_xlate_effort_budget(const char *effort);
+const char *sluice_xlate_effort_canon(const char *effort);
 
 /* sluice_xlate_names.c: the caller's tool names behind the target's */
 void sluice_xlate_flat_name(const char *ns, const char *name, char *out);
@@ -426,6 +431,7 @@ void sluice_xlate_stream_cat_id(sluice_xlate_stream_t *st, const char *id);
 void sluice_xlate_stream_cat_int(sluice_xlate_stream_t *st, int64_t n);
 int sluice_xlate_stream_end_frame(sluice_xlate_stream_t *st, const char *s);
 int sluice_xlate_buf_str(sluice_buf_t *b, const char *s, size_t len);
+int sluice_xlate_buf_esc(sluice_buf_t *b, const char *s, size_t len);
 int sluice_xlate_buf_int(sluice_buf_t *b, int64_t n);
 
 /* a string literal appended */
@@ -438,6 +444,8 @@ int sluice_xlate_buf_int(sluice_buf_t *b, int64_t n);
 
 /* sluice_xlate_tape.c: upstream events read without jansson */
 sluice_xlate_tape_t *sluice_xlate_tape_create(void);
+sluice_xlate_tape_t *sluice_xlate_tape_create_n(unsigned max,
+    unsigned grow);
 void sluice_xlate_tape_destroy(sluice_xlate_tape_t *t);
 int sluice_xlate_tape_parse(sluice_xlate_tape_t *t, const uint8_t *p,
     size_t len, unsigned depth);
@@ -456,6 +464,59 @@ const char *sluice_xlate_tape_cstr(sluice_xlate_tape_t *t, int k,
     size_t *len);
 int sluice_xlate_tape_int(const sluice_xlate_tape_t *t, int k, int64_t *v);
 int64_t sluice_xlate_tape_count(const sluice_xlate_tape_t *t, int k);
+
+/*
+ * sluice_xlate_req_fast.c: a request translated on the tape, written
+ * straight into out (see sluice_xlate_request_fast); rc turns -1 when
+ * a writer ran out of memory or met what it declines.
+ */
+typedef struct {
+    sluice_xlate_tape_t  *t;        /* the body */
+    sluice_xlate_tape_t  *args;     /* a tool call's arguments, lazily */
+    sluice_buf_t         *out;
+    const char           *model;
+    unsigned              flags;
+    int                   rc;
+} sluice_xlate_rq_t;
+
+/*
+ * The fast path of sluice_xlate_request_ex(): SLUICE_XLATE_OK with the
+ * target's body appended to out (and *names set, NULL so far), or
+ * SLUICE_XLATE_DECLINED with out as it was: jansson must translate
+ * (errors, refusals and all it is not sure of).  Never ERROR.
+ */
+int sluice_xlate_request_fast(int from, int to, unsigned flags,
+    const char *body, size_t len, const char *upstream_model,
+    sluice_buf_t *out, sluice_xlate_names_t **names);
+
+int sluice_xlate_rq_check(sluice_xlate_rq_t *r,
+    const sluice_xlate_check_t *ck);
+double sluice_xlate_rq_number(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
+    int k);
+void sluice_xlate_rq_cat(sluice_xlate_rq_t *r, const char *s, size_t n);
+void sluice_xlate_rq_str(sluice_xlate_rq_t *r, const char *s, size_t len);
+void sluice_xlate_rq_string(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
+    int k);
+void sluice_xlate_rq_esc(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
+    int k);
+void sluice_xlate_rq_int(sluice_xlate_rq_t *r, int64_t n);
+void sluice_xlate_rq_real(sluice_xlate_rq_t *r, double d);
+void sluice_xlate_rq_value(sluice_xlate_rq_t *r, sluice_xlate_tape_t *t,
+    int k, const char *skip);
+int sluice_xlate_rq_parse_string(sluice_xlate_rq_t *r,
+    sluice_xlate_tape_t *t, int k);
+int sluice_xlate_rq_is(sluice_xlate_rq_t *r, int k, const char *s);
+
+#define sluice_xlate_rq_lit(r, s)                                            \
+    sluice_xlate_rq_cat(r, s, sizeof(s) - 1)
+
+/* the directions: SLUICE_XLATE_OK or SLUICE_XLATE_DECLINED */
+int sluice_xlate_chat2msg(sluice_xlate_rq_t *r);
+int sluice_xlate_msg2chat(sluice_xlate_rq_t *r);
+
+/* the decoders' tables of the members they read, for the fast path */
+extern const sluice_xlate_check_t  sluice_xlate_chat_checks[];
+extern const sluice_xlate_check_t  sluice_xlate_messages_checks[];
 
 /* per-dialect stream decoders (one upstream event) and encoders */
 int sluice_xlate_chat_sse_decode(sluice_xlate_stream_t *st,

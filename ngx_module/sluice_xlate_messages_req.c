@@ -33,9 +33,10 @@ static void sluice_xlate_messages_misc_decode(json_t *in, json_t *c);
 
 /*
  * What the decoder reads.  Anthropic's members take no null, but for
- * system, stream and the two its spec makes nullable.
+ * system, stream and the two its spec makes nullable.  The fast path
+ * checks the same table.
  */
-static const sluice_xlate_check_t  sluice_xlate_messages_checks[] = {
+const sluice_xlate_check_t  sluice_xlate_messages_checks[] = {
     { "messages", SLUICE_XLATE_T_ARR, 0, 0, "an array" },
     { "system", SLUICE_XLATE_T_STR | SLUICE_XLATE_T_ARR | SLUICE_XLATE_T_NULL,
       0, 0, "a string or an array" },

@@ -83,6 +83,15 @@ sluice_xlate_request_ex(int from, int to, unsigned flags,
     err->code = NULL;
     err->message[0] = '\0';
 
+    if (!(flags & SLUICE_XLATE_NO_FAST)) {
+        rc = sluice_xlate_request_fast(from, to, flags, body, len,
+                                       upstream_model, out, names);
+
+        if (rc != SLUICE_XLATE_DECLINED) {
+            return rc;
+        }
+    }
+
     x.from = from;
     x.to = to;
     x.flags = flags;

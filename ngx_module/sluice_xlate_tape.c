@@ -12,6 +12,10 @@
  * rather not judge: reals with an exponent or over 300 characters, keys
  * holding escapes, more tokens than it records, deep nesting.  Duplicate
  * keys are kept; a lookup finds the last one, as jansson does.
+ *
+ * A stream's tape records SLUICE_XLATE_TAPE_MAX tokens at most; a
+ * request's (sluice_xlate_tape_create_n with grow) takes more memory as
+ * the body needs it, and declines containers of over 65535 members.
  */
 
 #include <stdlib.h>
@@ -20,7 +24,6 @@
 #include "sluice_xlate_int.h"
 
 
-#define SLUICE_XLATE_TAPE_NEST   64     /* deeper: declined */
 #define SLUICE_XLATE_TAPE_REAL   300    /* longer reals: declined */
 #define SLUICE_XLATE_TAPE_DIGITS 18     /* longer integers: declined */
 
@@ -34,6 +37,7 @@ static const uint8_t *sluice_xlate_tape_number(const uint8_t *q,
 static int sluice_xlate_tape_hex(const uint8_t *p);
 static size_t sluice_xlate_tape_decode(const uint8_t *p, size_t len,
     char *out);
+static int sluice_xlate_tape_more(sluice_xlate_tape_t *t);
 
 
 /* blanks skipped; compact JSON has none, so one look mostly */
@@ -48,6 +52,14 @@ static size_t sluice_xlate_tape_decode(const uint8_t *p, size_t len,
 sluice_xlate_tape_t *
 sluice_xlate_tape_create(void)
 {
+    return sluice_xlate_tape_create_n(SLUICE_XLATE_TAPE_MAX, 0);
+}
+
+
+/* room for max tokens; with grow, more are allocated when needed */
+sluice_xlate_tape_t *
+sluice_xlate_tape_create_n(unsigned max, unsigned grow)
+{
     sluice_xlate_tape_t  *t;
 
     t = malloc(sizeof(sluice_xlate_tape_t));
@@ -55,6 +67,14 @@ sluice_xlate_tape_create(void)
         return NULL;
     }
 
+    t->tok = malloc((max ? max : 1) * sizeof(sluice_xlate_tok_t));
+    if (t->tok == NULL) {
+        free(t);
+        return NULL;
+    }
+
+    t->max = max;
+    t->grow = grow;
     t->p = NULL;
     t->len = 0;
     t->n = 0;
@@ -71,6 +91,7 @@ sluice_xlate_tape_destroy(sluice_xlate_tape_t *t)
 {
     if (t) {
         free(t->scratch);
+        free(t->tok);
         free(t);
     }
 }
@@ -151,7 +172,7 @@ value:
     tok = NULL;
 
     if (depth <= keep) {
-        if (n == SLUICE_XLATE_TAPE_MAX) {
+        if (n == t->max && sluice_xlate_tape_more(t) != 0) {
             return -1;
         }
 
@@ -282,6 +303,10 @@ close:
     q++;
     depth--;
 
+    if (kids[depth] > UINT16_MAX) {
+        return -1;
+    }
+
     if (open[depth] >= 0) {
         tok = &t->tok[open[depth]];
         tok->end = (uint32_t) (q - p);
@@ -302,7 +327,7 @@ key:
     tok = NULL;
 
     if (depth <= keep) {
-        if (n == SLUICE_XLATE_TAPE_MAX) {
+        if (n == t->max && sluice_xlate_tape_more(t) != 0) {
             return -1;
         }
 
@@ -336,6 +361,28 @@ key:
     q++;
 
     goto value;
+}
+
+
+/* twice the tokens, when the tape may grow: 0, or -1 */
+static int
+sluice_xlate_tape_more(sluice_xlate_tape_t *t)
+{
+    sluice_xlate_tok_t  *tok;
+
+    if (!t->grow || t->max > UINT32_MAX / 4 / sizeof(sluice_xlate_tok_t)) {
+        return -1;
+    }
+
+    tok = realloc(t->tok, 2 * t->max * sizeof(sluice_xlate_tok_t));
+    if (tok == NULL) {
+        return -1;
+    }
+
+    t->tok = tok;
+    t->max *= 2;
+
+    return 0;
 }
 
 

@@ -8,6 +8,12 @@
  *   cores N sse FILE        sluice_sse_feed with the filter's event handler
  *                           (usage hint, then usage parse)
  *   cores N sse-lines FILE  the same, the fast path off (line by line)
+ *   cores N xlate FILE      sluice_xlate_request_ex, chat -> messages, as
+ *                           the dialect handler calls it (xlate-slow: the
+ *                           same without the fast path; m2c and m2c-slow:
+ *                           messages -> chat; r2c and r2c-slow:
+ *                           responses -> chat, which has no fast path
+ *                           yet: both run jansson)
  *
  * Each kind runs N times; the report divides by N.  Prints one line per
  * kind so a run outside callgrind still checks the cores agree.
@@ -19,6 +25,7 @@
 #include "sluice_json.h"
 #include "sluice_sse.h"
 #include "sluice_usage_json.h"
+#include "sluice_xlate_int.h"
 
 
 typedef struct {
@@ -41,6 +48,30 @@ CORES_ENTRY int cores_response(const uint8_t *p, size_t len,
 CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s,
     int lines);
 static int sse_event(void *data, const sluice_sse_event_t *ev);
+CORES_ENTRY int cores_xlate(const char *kind, const char *p, size_t len,
+    size_t *out_len);
+
+
+/* the request translations: kind, from, to, flags */
+typedef struct {
+    const char          *kind;
+    int                  from;
+    int                  to;
+    unsigned             flags;
+} cores_xlate_t;
+
+static const cores_xlate_t  cores_xlates[] = {
+    { "xlate", SLUICE_XLATE_CHAT, SLUICE_XLATE_MESSAGES, 0 },
+    { "xlate-slow", SLUICE_XLATE_CHAT, SLUICE_XLATE_MESSAGES,
+      SLUICE_XLATE_NO_FAST },
+    { "m2c", SLUICE_XLATE_MESSAGES, SLUICE_XLATE_CHAT, 0 },
+    { "m2c-slow", SLUICE_XLATE_MESSAGES, SLUICE_XLATE_CHAT,
+      SLUICE_XLATE_NO_FAST },
+    { "r2c", SLUICE_XLATE_RESPONSES, SLUICE_XLATE_CHAT, 0 },
+    { "r2c-slow", SLUICE_XLATE_RESPONSES, SLUICE_XLATE_CHAT,
+      SLUICE_XLATE_NO_FAST },
+    { NULL, 0, 0, 0 }
+};
 
 
 static char *
@@ -160,19 +191,47 @@ cores_sse(const uint8_t *p, size_t len, cores_sse_t *s, int lines)
 }
 
 
+/* a request body translated; -100 for an unknown kind */
+CORES_ENTRY int
+cores_xlate(const char *kind, const char *p, size_t len, size_t *out_len)
+{
+    int                    rc;
+    sluice_buf_t           out;
+    sluice_xlate_err_t     err;
+    sluice_xlate_names_t  *names;
+    const cores_xlate_t   *x;
+
+    for (x = cores_xlates; x->kind && strcmp(x->kind, kind) != 0; x++) {
+        /* void */
+    }
+
+    if (x->kind == NULL) {
+        return -100;
+    }
+
+    sluice_buf_init(&out);
+    rc = sluice_xlate_request_ex(x->from, x->to, x->flags, p, len,
+                                 "upstream-model", &out, &names, &err);
+    *out_len = out.len;
+    sluice_xlate_names_free(names);
+    sluice_buf_free(&out);
+
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
     int             rc, i, n, k;
     char           *p;
-    size_t          len;
+    size_t          len, out_len;
     cores_sse_t     s;
     sluice_usage_t  u;
 
     if (argc < 4 || (argc - 2) % 2 != 0) {
-        fprintf(stderr, "usage: %s N request|response|sse|sse-lines FILE "
-                "...\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s N request|response|sse|sse-lines|xlate|"
+                "xlate-slow|m2c|m2c-slow|r2c|r2c-slow FILE ...\n", argv[0]);
         return 2;
     }
 
@@ -194,6 +253,9 @@ main(int argc, char **argv)
             {
                 rc = cores_sse((uint8_t *) p, len, &s,
                                strcmp(argv[k], "sse-lines") == 0);
+
+            } else if (cores_xlate(argv[k], p, len, &out_len) != -100) {
+                rc = (int) out_len;
 
             } else {
                 fprintf(stderr, "unknown kind %s\n", argv[k]);

@@ -8,7 +8,9 @@
  * first (sluice_xlate_request_ex) and its names map the answer back
  * (the stream gets them and they are freed at once: it keeps a copy).
  * Checked beyond "no crash, no leak": what comes out parses as a JSON
- * object, a refused request has no names, every emitted frame is one
+ * object, a refused request has no names, a request gives the same
+ * answer (bytes, names, or error status, code and message) with the
+ * fast path as without it (SLUICE_XLATE_NO_FAST), every emitted frame is one
  * whole frame, a finished stream has ended (done or failed) and feeding
  * it more changes nothing; a stream gives the same bytes (our ids and
  * times aside), end state and usage with the fast path as without it
@@ -41,6 +43,9 @@ static void fuzz_stream(int from, int to, unsigned step, const char *p,
     size_t n);
 static int fuzz_emit(void *data, const char *p, size_t len);
 static void fuzz_json_object(const char *p, size_t len);
+static void fuzz_request_slow(int from, int to, unsigned flags,
+    const char *p, size_t n, int rc, const sluice_buf_t *out,
+    const sluice_xlate_names_t *names, const sluice_xlate_err_t *err);
 static sluice_xlate_stream_t *fuzz_stream_run(int from, int to,
     unsigned flags, unsigned step, const sluice_xlate_names_t *names,
     const char *p, size_t n, sluice_buf_t *out);
@@ -93,10 +98,53 @@ fuzz_request(int from, int to, unsigned flags, const char *p, size_t n)
         __builtin_trap();
     }
 
+    fuzz_request_slow(from, to, flags & 1, p, n, rc, &out, names, &err);
+
     st = sluice_xlate_stream_create_ex(to, from, 0, 4096, names);
     sluice_xlate_names_free(names);
     sluice_xlate_stream_destroy(st);
     sluice_buf_free(&out);
+}
+
+
+/* the same request without the fast path must give the same answer */
+static void
+fuzz_request_slow(int from, int to, unsigned flags, const char *p,
+    size_t n, int rc, const sluice_buf_t *out,
+    const sluice_xlate_names_t *names, const sluice_xlate_err_t *err)
+{
+    int                     slow_rc;
+    sluice_buf_t            slow;
+    sluice_xlate_err_t      slow_err;
+    sluice_xlate_names_t   *slow_names;
+
+    sluice_buf_init(&slow);
+
+    slow_rc = sluice_xlate_request_ex(from, to, flags | SLUICE_XLATE_NO_FAST,
+                                      p, n, "m", &slow, &slow_names,
+                                      &slow_err);
+
+    if (slow_rc != rc || (slow_names == NULL) != (names == NULL)) {
+        __builtin_trap();
+    }
+
+    if (rc == SLUICE_XLATE_OK
+        && (slow.len != out->len
+            || memcmp(slow.data, out->data, out->len) != 0))
+    {
+        __builtin_trap();
+    }
+
+    if (rc != SLUICE_XLATE_OK
+        && (slow_err.status != err->status
+            || strcmp(slow_err.code, err->code) != 0
+            || strcmp(slow_err.message, err->message) != 0))
+    {
+        __builtin_trap();
+    }
+
+    sluice_xlate_names_free(slow_names);
+    sluice_buf_free(&slow);
 }
 
 
