@@ -127,6 +127,7 @@ typedef struct {
     unsigned                    xlate:1;        /* dialects differ */
     unsigned                    logged:1;       /* usage record queued */
     unsigned                    no_usage:1;     /* nothing to record */
+    unsigned                    answered:1;     /* the stream's end sent */
     unsigned                    uri_swapped:1;  /* r->unparsed_uri: ours */
     unsigned                    client_uri_valid:1;
 } ngx_http_sluice_ctx_t;

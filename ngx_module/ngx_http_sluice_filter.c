@@ -76,6 +76,7 @@ typedef struct {
     unsigned                       drop:1;   /* cut the usage chunk */
     unsigned                       failing:1; /* our error frame goes */
     unsigned                       terminal:1; /* the stream's last event */
+    unsigned                       ended:1;  /* the caller's answer ended */
     unsigned                       skip_lf:1; /* cut event ended in CR */
     unsigned                       raw:1;    /* gave up parsing */
     unsigned                       over:1;   /* JSON body beyond the cap */
@@ -98,6 +99,8 @@ static ngx_int_t ngx_http_sluice_filter_json(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
 static ngx_int_t ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f, ngx_chain_t *in);
+static void ngx_http_sluice_filter_end(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f);
 static ngx_int_t ngx_http_sluice_filter_sse_buf(
     ngx_http_sluice_filter_ctx_t *f, ngx_buf_t *b);
 static ngx_int_t ngx_http_sluice_filter_feed(ngx_http_sluice_filter_ctx_t *f,
@@ -517,12 +520,55 @@ ngx_http_sluice_filter_sse_drop(ngx_http_request_t *r,
     ngx_chain_t  *cl;
 
     for (cl = in; cl; cl = cl->next) {
+        if (f->ended) {
+            cl->buf->pos = cl->buf->last;
+            continue;
+        }
+
         if (ngx_http_sluice_filter_sse_buf(f, cl->buf) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        if (f->terminal && !f->raw) {
+            ngx_http_sluice_filter_end(r, f);
         }
     }
 
     return ngx_http_sluice_filter_output(r, f);
+}
+
+
+/*
+ * The stream's terminal event went out: the caller's answer ends with it
+ * (a chunked answer's last chunk leaves in the same write, not when the
+ * provider's answer ends after it), and whatever the provider sends
+ * after it is read and dropped.
+ */
+static void
+ngx_http_sluice_filter_end(ngx_http_request_t *r,
+    ngx_http_sluice_filter_ctx_t *f)
+{
+    ngx_chain_t  *cl;
+
+    for (cl = f->out; cl && cl->next; cl = cl->next) { /* void */ }
+
+    /* nothing left to carry the end: the provider's end will */
+    if (cl == NULL) {
+        return;
+    }
+
+    f->ended = 1;
+    f->sctx->answered = 1;
+    f->mem.len = 0;
+
+    if (r == r->main) {
+        cl->buf->last_buf = 1;
+
+    } else {
+        cl->buf->last_in_chain = 1;
+    }
+
+    cl->buf->flush = 1;
 }
 
 

@@ -333,19 +333,21 @@ ngx_http_sluice_usage_values(ngx_http_request_t *r,
 /*
  * The status the caller got; 499 when the caller went away before the
  * answer was complete (nginx leaves a stream's 200 in place, or says 400
- * for a body cut short): the row must not look like a full answer.
+ * for a body cut short): the row must not look like a full answer.  A
+ * caller that leaves after a stream's terminal event had it all.
  */
 static ngx_uint_t
 ngx_http_sluice_usage_status(ngx_http_request_t *r)
 {
     ngx_http_sluice_ctx_t  *ctx;
 
-    if (r->connection->error) {
+    ctx = ngx_http_sluice_get_ctx(r);
+
+    if (r->connection->error && !(ctx && ctx->answered)) {
         return NGX_HTTP_CLIENT_CLOSED_REQUEST;
     }
 
     /* a stream whose provider failed after the 200 went out */
-    ctx = ngx_http_sluice_get_ctx(r);
     if (ctx && ctx->failed_status) {
         return ctx->failed_status;
     }

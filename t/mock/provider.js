@@ -58,6 +58,8 @@
 //                     headers), no [DONE]
 //   mock:silent=MS    in a stream, send nothing for MS ms after the first
 //                     content event (text or argument delta), then go on
+//   mock:linger=MS    in a stream, keep the answer open MS ms after the
+//                     last event (a provider slow to end its response)
 //   mock:tool=NAME    call this offered tool
 //   mock:cached=N     report N of the input tokens as read from the cache
 //   mock:notools      never call a tool (answer with text)
@@ -251,6 +253,7 @@ function parseControls(text) {
     words: int('words', 0, 0, 100000),
     drop: int('drop', -1, 0, 100000),
     silent: int('silent', 0, 0, 600000),
+    linger: int('linger', 0, 0, 600000),
     cached: int('cached', 0, 0, 1000000000),
     tool: ctl.tool,
     closeOnce: ctl.close_once,
@@ -384,13 +387,13 @@ async function writeSse(res, frames, ctl, tail) {
       await sleep(ctl.silent);
     }
   }
-  if (tail === undefined) {
-    if (!res.destroyed) res.end();
-    return;
+  if (tail !== undefined) {
+    if (ctl.delay) await sleep(ctl.delay);
+    if (res.destroyed) return;
+    res.write(tail);
   }
-  if (ctl.delay) await sleep(ctl.delay);
-  if (res.destroyed) return;
-  res.end(tail);
+  if (ctl.linger) await sleep(ctl.linger);
+  if (!res.destroyed) res.end();
 }
 
 // ---- tools and the answer plan ---------------------------------------------
