@@ -44,12 +44,17 @@ struct ngx_http_sluice_xfilter_s {
 
     unsigned                       over:1;     /* answer beyond the cap */
     unsigned                       sent:1;     /* our header went out */
+    unsigned                       ended:1;    /* our stream's end went */
 };
 
 
 static void ngx_http_sluice_xfilter_cleanup(void *data);
 static ngx_int_t ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in);
+static ngx_uint_t ngx_http_sluice_xfilter_feed(ngx_http_request_t *r,
+    ngx_http_sluice_xfilter_t *xf);
+static ngx_int_t ngx_http_sluice_xfilter_drop(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static size_t ngx_http_sluice_xfilter_busy(ngx_http_sluice_xfilter_t *xf);
 static ngx_int_t ngx_http_sluice_xfilter_whole(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in);
@@ -133,6 +138,10 @@ ngx_int_t
 ngx_http_sluice_xfilter_body(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in)
 {
+    if (xf->ended) {
+        return ngx_http_sluice_xfilter_drop(r, in);
+    }
+
     if (xf->sent) {
         /* our own answer is out: what follows is nginx's flush */
         return ngx_http_sluice_filter_next_body(r, in);
@@ -149,53 +158,25 @@ ngx_http_sluice_xfilter_body(ngx_http_request_t *r,
 /*
  * Each upstream buffer is translated and consumed as it comes, unless the
  * caller is not reading: then it waits, so the provider's connection is
- * not read either (the upstream buffer stays busy).
+ * not read either (the upstream buffer stays busy).  Once the caller's
+ * stream has its last event (the provider's end translated, or an error
+ * event), the caller's answer ends in the same write, not when the
+ * provider's answer ends after it.
  */
 static ngx_int_t
 ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     ngx_http_sluice_xfilter_t *xf, ngx_chain_t *in)
 {
-    int           rc;
-    ngx_buf_t    *b;
-    ngx_uint_t    last;
-    ngx_chain_t  *cl;
+    ngx_uint_t  last;
 
     if (in && ngx_chain_add_copy(r->pool, &xf->in, in) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    last = 0;
+    last = ngx_http_sluice_xfilter_feed(r, xf);
 
-    while (xf->in && ngx_http_sluice_xfilter_busy(xf)
-                     < NGX_HTTP_SLUICE_XF_BUSY_MAX)
-    {
-        cl = xf->in;
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b) && b->last > b->pos) {
-            rc = sluice_xlate_stream_feed(xf->stream, (char *) b->pos,
-                                          b->last - b->pos,
-                                          ngx_http_sluice_xfilter_emit, xf);
-            if (rc != SLUICE_XLATE_OK) {
-                return NGX_ERROR;
-            }
-
-            b->pos = b->last;
-        }
-
-        if (b->last_buf) {
-            if (sluice_xlate_stream_finish(xf->stream,
-                                           ngx_http_sluice_xfilter_emit, xf)
-                != SLUICE_XLATE_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            last = 1;
-        }
-
-        xf->in = cl->next;
-        ngx_free_chain(r->pool, cl);
+    if (last == (ngx_uint_t) NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     if (xf->in) {
@@ -215,6 +196,76 @@ ngx_http_sluice_xfilter_stream(ngx_http_request_t *r,
     }
 
     return ngx_http_sluice_xfilter_output(r, xf, last);
+}
+
+
+/* input fed while the caller keeps up; 1 once our stream has ended */
+static ngx_uint_t
+ngx_http_sluice_xfilter_feed(ngx_http_request_t *r,
+    ngx_http_sluice_xfilter_t *xf)
+{
+    int           rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    while (xf->in && ngx_http_sluice_xfilter_busy(xf)
+                     < NGX_HTTP_SLUICE_XF_BUSY_MAX)
+    {
+        cl = xf->in;
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->last > b->pos) {
+            rc = sluice_xlate_stream_feed(xf->stream, (char *) b->pos,
+                                          b->last - b->pos,
+                                          ngx_http_sluice_xfilter_emit, xf);
+            if (rc != SLUICE_XLATE_OK) {
+                return (ngx_uint_t) NGX_ERROR;
+            }
+
+            b->pos = b->last;
+        }
+
+        if (b->last_buf
+            && sluice_xlate_stream_state(xf->stream) == SLUICE_XLATE_RUNNING
+            && sluice_xlate_stream_finish(xf->stream,
+                                          ngx_http_sluice_xfilter_emit, xf)
+               != SLUICE_XLATE_OK)
+        {
+            return (ngx_uint_t) NGX_ERROR;
+        }
+
+        xf->in = cl->next;
+        ngx_free_chain(r->pool, cl);
+
+        if (b->last_buf
+            || sluice_xlate_stream_state(xf->stream) != SLUICE_XLATE_RUNNING)
+        {
+            /* what the provider sends after our end is read and dropped */
+            for (cl = xf->in; cl; cl = cl->next) {
+                cl->buf->pos = cl->buf->last;
+            }
+
+            xf->in = NULL;
+            xf->ended = 1;
+            xf->sctx->answered = 1;
+
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* after our end: the provider's bytes are consumed, ours still flushed */
+static ngx_int_t
+ngx_http_sluice_xfilter_drop(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    for ( /* void */ ; in; in = in->next) {
+        in->buf->pos = in->buf->last;
+    }
+
+    return ngx_http_sluice_filter_next_body(r, NULL);
 }
 
 
@@ -341,7 +392,7 @@ ngx_http_sluice_xfilter_fail(ngx_http_request_t *r,
 {
     const char  *msg;
 
-    if (xf->sent) {
+    if (xf->sent || xf->ended) {
         return NGX_OK;
     }
 

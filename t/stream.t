@@ -99,27 +99,41 @@ for my $so ('{}', '{ }', "{\n  }") {
 
 # A provider slow to end its answer after the terminal event: the caller's
 # answer ends with that event (the last chunk goes with it), not seconds
-# later; the usage row is still written, once the provider is done.
-for my $d (['chat', 'demo-chat', '[DONE]'],
-           ['messages', 'demo-messages', 'message_stop']) {
-    my ($dialect, $group, $last) = @$d;
-    my $content = "linger after the end mock:linger=3000";
-    my $r = $dialect eq 'chat'
-        ? sse_request($demo->{token}, content => $content, model => $group)
-        : messages($demo->{token}, $content, stream => 1);
-    is($r->{status}, 200, "$dialect linger: 200");
-    my $e = $r->{events}[-1] // {};
-    is($dialect eq 'chat' ? $e->{data} : $e->{event}, $last,
-       "$dialect linger: the stream's terminal event came last");
-    ok(!$r->{error}, "$dialect linger: the answer ended")
-        or diag($r->{error});
+# later; the usage row is still written, once the provider is done.  The
+# same when the stream is translated: the caller's end goes out with the
+# provider's end translated.
+sub linger_call {
+    my ($dialect, $group, $content) = @_;
+    return sse_request($demo->{token}, content => $content, model => $group)
+        if $dialect eq 'chat';
+    return messages($demo->{token}, $content, stream => 1, model => $group)
+        if $dialect eq 'messages';
+    return responses($demo->{token}, $content, stream => 1, model => $group);
+}
+
+my %LAST = (chat => '[DONE]', messages => 'message_stop',
+            responses => 'response.completed');
+
+for my $d (['chat', 'demo-chat'], ['messages', 'demo-messages'],
+           ['chat', 'demo-messages'], ['messages', 'demo-chat'],
+           ['responses', 'demo-messages'], ['chat', 'demo-responses']) {
+    my ($dialect, $group) = @$d;
+    my $name = "$dialect via $group, linger";
+    my $r = linger_call($dialect, $group,
+                        "linger after the end mock:linger=3000");
+    is($r->{status}, 200, "$name: 200");
+    my @types = sse_types($r);
+    is($types[-1], $LAST{$dialect},
+       "$name: the stream's terminal event came last")
+        or diag("@types");
+    ok(!$r->{error}, "$name: the answer ended") or diag($r->{error});
     cmp_ok($r->{t_end} - $r->{t_start}, '<', 2.0,
-           "$dialect linger: it ended with the terminal event, not when the "
+           "$name: it ended with the terminal event, not when the "
            . "provider (3 s later) did");
     my $rid = $r->{headers}{'x-request-id'};
     my $row = wait_usage($rid, 10);
     ok($row && $row->{status} == 200 && ($row->{output_tokens} // 0) > 0,
-       "$dialect linger: the usage row, status 200 with tokens")
+       "$name: the usage row, status 200 with tokens")
         or diag(explain($row));
 }
 
