@@ -49,6 +49,8 @@ typedef struct {
     off_t                       spool_max;      /* bytes per worker file */
     ngx_uint_t                  maxlen;         /* XADD MAXLEN ~ */
     ngx_uint_t                  queue;          /* records held per worker */
+
+    ssize_t                     heap_keep;      /* sluice_heap_keep */
 } ngx_http_sluice_main_conf_t;
 
 
@@ -172,6 +174,11 @@ ngx_int_t ngx_http_sluice_error_phase(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 
 /* ngx_http_sluice_table.c: LMDB reader, per worker */
+char *ngx_http_sluice_heap_keep(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_sluice_heap_init_conf(ngx_http_sluice_main_conf_t *mcf);
+void ngx_http_sluice_heap_init_process(ngx_cycle_t *cycle);
+
 ngx_int_t ngx_http_sluice_table_init_process(ngx_cycle_t *cycle);
 void ngx_http_sluice_table_exit_process(ngx_cycle_t *cycle);
 /* copies the value into r->pool; NGX_DECLINED when absent */

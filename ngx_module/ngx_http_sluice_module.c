@@ -53,6 +53,13 @@ static ngx_command_t  ngx_http_sluice_commands[] = {
       0,
       NULL },
 
+    { ngx_string("sluice_heap_keep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_sluice_heap_keep,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("sluice_gateway"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_sluice_gateway,
@@ -250,6 +257,7 @@ ngx_http_sluice_create_main_conf(ngx_conf_t *cf)
     mcf->spool_max = NGX_CONF_UNSET;
     mcf->maxlen = NGX_CONF_UNSET_UINT;
     mcf->queue = NGX_CONF_UNSET_UINT;
+    mcf->heap_keep = NGX_CONF_UNSET;
 
     return mcf;
 }
@@ -271,6 +279,8 @@ ngx_http_sluice_init_main_conf(ngx_conf_t *cf, void *conf)
     if (mcf->stream.data == NULL) {
         ngx_str_set(&mcf->stream, "sluice:usage");
     }
+
+    ngx_http_sluice_heap_init_conf(mcf);
 
     return NGX_CONF_OK;
 }
@@ -539,6 +549,8 @@ ngx_http_sluice_error(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_sluice_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_sluice_heap_init_process(cycle);
+
     if (ngx_http_sluice_table_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

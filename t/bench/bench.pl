@@ -18,7 +18,10 @@
 # BENCH_SCALE_KEYS (keys in the scale table), SLUICE_KEEP=1 (keep the
 # temporary directories), BENCH_ONLY (a comma list of the parts to run:
 # loads, ttfe, callgrind, scale; all when unset; a partial run writes
-# var/bench/partial.json unless --out says otherwise).
+# var/bench/partial.json unless --out says otherwise), BENCH_HOLD=N (for
+# profiling by hand: once everything is up, write the wrk command of each
+# configuration to hold.sh in the temporary directory, print the worker
+# pids, and wait N seconds, or until that file is removed, then go on).
 #
 # Nothing here asserts timings; the exit status is non-zero only when the
 # harness itself failed (a server did not start, a load got errors or
@@ -750,6 +753,7 @@ sub run_wrk {
         mean_ms => _r($w->{lat_mean_us} / 1000, 3),
         max_ms => _r($w->{lat_max_us} / 1000, 3),
         cpu_us_per_request => _r($gw / $TICK * 1e6 / $n, 1),
+        faults_per_request => _r(faults_between($a, $b, @workers) / $n, 2),
         rss_kb => $mem->{VmHWM}, rss_now_kb => $mem->{VmRSS},
         socket_errors => $errors, non_2xx => $w->{err_status},
         %{ sharing($a, $b) },
@@ -856,6 +860,9 @@ sub merge_rounds {
     $m{$_} = _r($sum{$_} / ($req || 1), 1) for @per;
     $m{max_ms} = (sort { $b <=> $a } map { $_->{max_ms} } @r)[0];
     $m{rss_kb} = (sort { $b <=> $a } map { $_->{rss_kb} } @r)[0];
+    my $faults = 0;
+    $faults += ($_->{faults_per_request} // 0) * $_->{requests} for @r;
+    $m{faults_per_request} = _r($faults / ($req || 1), 2);
     for my $k (qw(socket_errors non_2xx fragmented_400)) {
         my $n = 0;
         $n += $_->{$k} // 0 for @r;
@@ -874,6 +881,35 @@ sub merge_rounds {
     $m{rounds} = [map { { rps => $_->{rps}, p50_ms => $_->{p50_ms},
                           p99_ms => $_->{p99_ms} } } @r];
     return \%m;
+}
+
+# BENCH_HOLD: the stack stays up for perf, strace or callgrind by hand
+sub hold {
+    my ($files) = @_;
+    my @sh = ('# source this file, then run a load: $WRK_SLUICE_JSON ...',
+              "export BENCH_TOKEN=$ENTITIES{token} BENCH_KEYS=0",
+              "export BENCH_KEY_PREFIX=$KEY_PREFIX "
+              . "BENCH_KEY_SECRET=$KEY_SECRET");
+    for my $config (qw(direct nginx sluice translate)) {
+        for my $kind (qw(json sse)) {
+            next if $config eq 'translate' && $kind eq 'json';
+            my $file = $config eq 'translate' ? $files->{xsse}
+                                              : $files->{$kind};
+            my $port = $SRV{ server_of($config) }{port};
+            my $var = uc "WRK_${config}_$kind";
+            push @sh, "$var='env BENCH_BODY=$file @PIN_LOAD wrk -t1 -c50 "
+                . "-d5s -s $REPO/t/bench/wrk.lua http://127.0.0.1:$port"
+                . url_path($config, $kind) . "'";
+        }
+    }
+    for my $srv (qw(mock nginx sluice)) {
+        push @sh, "# $srv workers: " . join(' ', workers_of($srv));
+    }
+    _write("$DIR/hold.sh", join("\n", @sh) . "\n");
+    say_err("holding $ENV{BENCH_HOLD} s: . $DIR/hold.sh; rm it to go on");
+    print STDERR "$_\n" for @sh;
+    my $until = time + $ENV{BENCH_HOLD};
+    sleep 1 while -e "$DIR/hold.sh" && time < $until;
 }
 
 sub loads {
@@ -1359,6 +1395,7 @@ sub main {
     }
     check_paths(\%bodies);
 
+    hold(\%files) if ($ENV{BENCH_HOLD} // '') =~ /^[1-9]\d*$/;
     $R{parts} = [sort keys %ONLY];
     loads(\%files, \%bodies) if $ONLY{loads};
     ttfe(\%bodies) if $ONLY{ttfe};

@@ -14,6 +14,9 @@
  *                           messages -> chat; r2c and r2c-slow:
  *                           responses -> chat, which has no fast path
  *                           yet: both run jansson)
+ *   cores N stream FILE     an Anthropic Messages SSE answer translated
+ *                           for a chat caller, as the translating filter
+ *                           feeds it (stream-slow: the fast path off)
  *
  * Each kind runs N times; the report divides by N.  Prints one line per
  * kind so a run outside callgrind still checks the cores agree.
@@ -50,6 +53,9 @@ CORES_ENTRY int cores_sse(const uint8_t *p, size_t len, cores_sse_t *s,
 static int sse_event(void *data, const sluice_sse_event_t *ev);
 CORES_ENTRY int cores_xlate(const char *kind, const char *p, size_t len,
     size_t *out_len);
+CORES_ENTRY int cores_stream(const char *p, size_t len, int slow,
+    size_t *out_len);
+static int cores_emit(void *data, const char *p, size_t len);
 
 
 /* the request translations: kind, from, to, flags */
@@ -220,6 +226,52 @@ cores_xlate(const char *kind, const char *p, size_t len, size_t *out_len)
 }
 
 
+/* a messages stream to a chat caller; the bytes it gave in out_len */
+CORES_ENTRY int
+cores_stream(const char *p, size_t len, int slow, size_t *out_len)
+{
+    int                     rc;
+    sluice_xlate_stream_t  *st;
+
+    *out_len = 0;
+    st = sluice_xlate_stream_create_ex(SLUICE_XLATE_MESSAGES,
+                                       SLUICE_XLATE_CHAT,
+                                       slow ? SLUICE_XLATE_NO_FAST : 0,
+                                       1024 * 1024, NULL);
+    if (st == NULL) {
+        return -1;
+    }
+
+    rc = sluice_xlate_stream_feed(st, p, len, cores_emit, out_len);
+
+    if (rc == SLUICE_XLATE_OK) {
+        rc = sluice_xlate_stream_finish(st, cores_emit, out_len);
+    }
+
+    if (rc == SLUICE_XLATE_OK
+        && sluice_xlate_stream_state(st) != SLUICE_XLATE_DONE)
+    {
+        rc = -2;
+    }
+
+    sluice_xlate_stream_destroy(st);
+
+    return rc;
+}
+
+
+static int
+cores_emit(void *data, const char *p, size_t len)
+{
+    size_t  *n = data;
+
+    (void) p;
+    *n += len;
+
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -231,7 +283,8 @@ main(int argc, char **argv)
 
     if (argc < 4 || (argc - 2) % 2 != 0) {
         fprintf(stderr, "usage: %s N request|response|sse|sse-lines|xlate|"
-                "xlate-slow|m2c|m2c-slow|r2c|r2c-slow FILE ...\n", argv[0]);
+                "xlate-slow|m2c|m2c-slow|r2c|r2c-slow|stream|stream-slow "
+                "FILE ...\n", argv[0]);
         return 2;
     }
 
@@ -253,6 +306,12 @@ main(int argc, char **argv)
             {
                 rc = cores_sse((uint8_t *) p, len, &s,
                                strcmp(argv[k], "sse-lines") == 0);
+
+            } else if (strcmp(argv[k], "stream") == 0
+                       || strcmp(argv[k], "stream-slow") == 0)
+            {
+                rc = cores_stream(p, len, argv[k][6] != '\0', &out_len);
+                rc = rc ? rc : (int) out_len;
 
             } else if (cores_xlate(argv[k], p, len, &out_len) != -100) {
                 rc = (int) out_len;

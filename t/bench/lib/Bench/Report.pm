@@ -26,19 +26,20 @@ sub markdown {
     push @o, "$R->{pinning}\n";
     push @o, "**Known issue:** $_\n" for @{ $R->{known_issues} || [] };
     push @o, "| configuration | body | conns | RPS | p50 ms | p99 ms "
-        . "| CPU µs/req | RSS KB | × nginx RPS | +p50 ms vs nginx |";
-    push @o, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|";
+        . "| CPU µs/req | faults/req | RSS KB | × nginx RPS "
+        . "| +p50 ms vs nginx |";
+    push @o, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
     for my $r (@{ $R->{configurations} }) {
         my $label = { direct => '1. direct to mock',
                       nginx => '2. plain nginx proxy_pass',
                       sluice => '3. Sluice governed',
                       translate => '4. Sluice translating messages→chat'
                     }->{ $r->{config} };
-        push @o, sprintf '| %s | %s %s | %d' . (' | %s' x 7) . ' |',
+        push @o, sprintf '| %s | %s %s | %d' . (' | %s' x 8) . ' |',
             $label, $r->{body}, uc $r->{kind}, $r->{connections},
             fmt($r->{rps}, '%d'), fmt($r->{p50_ms}, '%.3f'),
             fmt($r->{p99_ms}, '%.3f'), fmt($r->{cpu_us_per_request}, '%.1f'),
-            fmt($r->{rss_kb}, '%d'), fmt($r->{ratio_to_nginx}, '%.2f'),
+            fmt($r->{faults_per_request}, '%.2f'), fmt($r->{rss_kb}, '%d'), fmt($r->{ratio_to_nginx}, '%.2f'),
             $r->{config} eq 'nginx' ? '' : fmt($r->{added_p50_ms}, '%+.3f');
     }
     push @o, '';
@@ -60,7 +61,8 @@ sub markdown {
         push @o, '';
     }
     push @o, "CPU µs/req: utime+stime of that configuration's nginx "
-        . "worker(s) (for 1. the mock's) over the load / requests. RSS: "
+        . "worker(s) (for 1. the mock's) over the load / requests. "
+        . "faults/req: their minor page faults / requests. RSS: "
         . "VmHWM of the workers.";
     if (my $cg = $R->{callgrind}) {
         push @o, '', '| callgrind, Ir per request | plain nginx | Sluice '

@@ -13,7 +13,7 @@ use Time::HiRes qw(time);
 use Exporter qw(import);
 
 our @EXPORT = qw(proc_table descendants children_of proc_ticks proc_mem
-                 cpu_stat sample ticks_between sharing top_foreign $NCPU $TICK);
+                 cpu_stat sample ticks_between faults_between sharing top_foreign $NCPU $TICK);
 
 our $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
 our $NCPU = _ncpu();
@@ -33,7 +33,8 @@ sub proc_table {
         next unless $s =~ /^\d+ \((.*)\) (.*)$/s;
         my ($comm, @f) = ($1, split ' ', $2);
         $t{$pid} = { comm => $comm, state => $f[0], ppid => $f[1],
-                     ticks => $f[11] + $f[12], cticks => $f[13] + $f[14] };
+                     ticks => $f[11] + $f[12], cticks => $f[13] + $f[14],
+                     minflt => $f[7] };
     }
     return \%t;
 }
@@ -96,6 +97,17 @@ sub ticks_between {
         next unless $p0 && $p1;
         $sum += $p1->{ticks} - $p0->{ticks};
         $sum += $p1->{cticks} - $p0->{cticks} if $children;
+    }
+    return $sum;
+}
+
+# minor page faults of the processes between two samples
+sub faults_between {
+    my ($s0, $s1, @pids) = @_;
+    my $sum = 0;
+    for (@pids) {
+        my ($p0, $p1) = ($s0->{procs}{$_}, $s1->{procs}{$_});
+        $sum += $p1->{minflt} - $p0->{minflt} if $p0 && $p1;
     }
     return $sum;
 }
