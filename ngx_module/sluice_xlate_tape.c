@@ -392,7 +392,7 @@ sluice_xlate_tape_more(sluice_xlate_tape_t *t)
  * lowest flagged byte is exact: nothing borrows into it from below);
  * escapes (refused in keys) and UTF-8 sequences are checked one by one.
  */
-static inline const uint8_t *
+static inline __attribute__((always_inline)) const uint8_t *
 sluice_xlate_tape_string(const uint8_t *q, const uint8_t *end, int key,
     int *esc)
 {
