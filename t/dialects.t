@@ -327,7 +327,7 @@ for my $caller (qw(chat responses messages)) {
 
 # ---- the idle timeout and a provider that breaks off ----------------------
 for my $caller (qw(chat responses messages)) {
-    for my $up (qw(chat messages)) {
+    for my $up (qw(chat messages responses)) {
         my $name = "$caller -> $up silent provider";
         my $s = sse_request(undef, path => $path{$caller},
                             headers => auth_for($caller), timeout => 20,
@@ -353,18 +353,42 @@ for my $caller (qw(chat responses messages)) {
     }
 }
 
-for my $caller (qw(chat messages)) {
-    my $name = "$caller -> responses provider drops";
+# a group naming no idle timeout waits the default (120 s): a provider
+# silent for 3 s is waited for, the stream completes
+{
+    my $name = 'messages -> chat, no idle timeout named, 3 s of silence';
+    my $s = sse_request(undef, path => $path{messages},
+                        headers => auth_for('messages'), timeout => 20,
+                        body => body_for('messages', 'demo-chat',
+                                         'wait mock:silent=3000',
+                                         stream => 1));
+    is($s->{status}, 200, "$name: 200");
+    is((sse_types($s))[-1], 'message_stop', "$name: the stream completed");
+    my $row = wait_usage($s->{headers}{'x-request-id'});
+    is($row && $row->{status}, 200, "$name: recorded as 200");
+}
+
+for my $pair ([qw(chat responses)], [qw(messages responses)],
+              [qw(responses responses)], [qw(responses chat)],
+              [qw(responses messages)]) {
+    my ($caller, $up) = @$pair;
+    my $name = "$caller -> $up provider drops";
     my $s = sse_request(undef, path => $path{$caller},
                         headers => auth_for($caller),
-                        body => body_for($caller, $group{responses},
+                        body => body_for($caller, $group{$up},
                                          'cut mock:drop=3', stream => 1));
     my @ev = grep { defined $_->{data} } @{ $s->{events} };
     my $last = $ev[-1] // {};
     ok(($caller eq 'messages' && ($last->{event} // '') eq 'error')
-       || ($caller eq 'chat' && $last->{json} && $last->{json}{error}),
+       || ($caller eq 'chat' && $last->{json} && $last->{json}{error})
+       || ($caller eq 'responses'
+           && ($last->{event} // '') =~ /^(error|response\.failed)$/),
        "$name: an in-band error event ends the stream")
         or diag(explain([map { $_->{data} } @ev]));
+    ok(!grep({ ($_->{event} // '') eq 'response.completed'
+               || ($_->{data} // '') eq '[DONE]'
+               || ($_->{event} // '') eq 'message_stop' } @ev),
+       "$name: no event says the answer completed");
     my $row = wait_usage($s->{headers}{'x-request-id'});
     is($row && $row->{status}, 502, "$name: recorded as 502");
 }

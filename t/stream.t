@@ -114,6 +114,30 @@ sub linger_call {
 my %LAST = (chat => '[DONE]', messages => 'message_stop',
             responses => 'response.completed');
 
+# Translated streams are translated event by event: each caller event
+# leaves as its provider event arrives, not when the provider finishes.
+for my $d (['chat', 'demo-messages'], ['messages', 'demo-chat'],
+           ['responses', 'demo-chat'], ['chat', 'demo-responses'],
+           ['messages', 'demo-responses'], ['responses', 'demo-messages']) {
+    my ($dialect, $group) = @$d;
+    my $name = "$dialect via $group, spaced";
+    my $r = linger_call($dialect, $group, "spaced out mock:delay=300");
+    is($r->{status}, 200, "$name: 200");
+    my @data = grep { defined $_->{data} } @{ $r->{events} };
+    is((sse_types($r))[-1], $LAST{$dialect}, "$name: a whole stream");
+    my @gaps = map { $data[$_]{t} - $data[$_ - 1]{t} } 1 .. $#data;
+    my $spaced = grep { $_ >= $DELAY * 0.7 } @gaps;
+    cmp_ok($spaced, '>=', 4, "$name: events arrive in steps, spaced by "
+           . "the provider's delay")
+        or diag(join ' ', map { sprintf '%.3f', $_->{t} - $r->{t_start} }
+                @data);
+    my $up = mock_last();
+    ok(defined $up->{t_end} && @data
+       && $up->{t_end} / 1000 - $data[0]{t} > 0.9,
+       "$name: the first event reached the caller ~1 s before the "
+       . "provider finished");
+}
+
 for my $d (['chat', 'demo-chat'], ['messages', 'demo-messages'],
            ['chat', 'demo-messages'], ['messages', 'demo-chat'],
            ['responses', 'demo-messages'], ['chat', 'demo-responses']) {
