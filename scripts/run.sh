@@ -12,7 +12,8 @@
 #
 # Ports (override by environment): SLUICE_GATEWAY_PORT (8080),
 # SLUICE_ADMIN_PORT (8081), SLUICE_PG_PORT (54329), SLUICE_REDIS_PORT
-# (63799), SLUICE_MOCK_PORT (18080).  With OPENAI_API_KEY set, provider
+# (63799), SLUICE_MOCK_PORT (18080); SLUICE_VAR (var/) holds the state,
+# give `make stop` the same.  With OPENAI_API_KEY set, provider
 # `openai`, target `openai-gpt-4o-mini` and group `openai` are added;
 # with ANTHROPIC_API_KEY set, provider `anthropic` (messages, x-api-key),
 # target `anthropic-claude-sonnet-4-5` and group `anthropic`.  The demo
@@ -21,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
-VAR=$TOP/var
+VAR=${SLUICE_VAR:-$TOP/var}
 
 GW_PORT=${SLUICE_GATEWAY_PORT:-8080}
 ADMIN_PORT=${SLUICE_ADMIN_PORT:-8081}

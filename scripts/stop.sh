@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make stop`: stops what scripts/run.sh started, by the pids in
 # var/run/*.pid (each checked to still be the program it names), nginx
-# first, PostgreSQL last.  Data under var/ is kept.
+# first, PostgreSQL last.  Data under var/ (SLUICE_VAR) is kept.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-RUN=$PWD/var/run
+RUN=${SLUICE_VAR:-$PWD/var}/run
 
 # stop NAME PATTERN SIGNAL
 stop() {
