@@ -291,11 +291,13 @@ is($r->{json}{error}{type}, 'invalid_request_error',
    '400: invalid_request_error');
 
 for my $caller (qw(chat responses messages)) {
-    for my $up (qw(chat messages)) {
+    for my $up (qw(chat messages responses)) {
         my $name = "$caller -> $up provider 429";
         $r = http(POST => $path{$caller}, auth_for($caller),
                   body_for($caller, $group{$up}, 'busy mock:status=429'));
         is($r->{status}, 429, "$name: the provider's status");
+        is($r->{headers}{'retry-after'}, 1,
+           "$name: the provider's retry-after reaches the caller");
         like($r->{headers}{'content-type'} // '', qr{^application/json},
              "$name: JSON");
         if ($caller eq 'messages') {
