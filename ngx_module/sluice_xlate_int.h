@@ -259,6 +259,7 @@ struct sluice_xlate_stream_s {
     /* canonical progress, kept by the core */
     unsigned               started:1;
     unsigned               block_open:1;
+    unsigned               block_held:1; /* responses: its stop waits */
     unsigned               stopped:1;   /* MESSAGE_DELTA went out */
     int                    block_kind;
     unsigned               nblocks;     /* blocks opened so far */

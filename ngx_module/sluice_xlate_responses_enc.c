@@ -81,7 +81,9 @@ sluice_xlate_responses_sse_encode(sluice_xlate_stream_t *st,
         return sluice_xlate_responses_delta(st, ev);
 
     case SLUICE_XLATE_EV_BLOCK_STOP:
-        return sluice_xlate_responses_done(st, "completed");
+        return sluice_xlate_responses_done(st,
+                   sluice_xlate_responses_reason_encode(st->stop)
+                   ? "incomplete" : "completed");
 
     case SLUICE_XLATE_EV_STOP:
         return sluice_xlate_responses_completed(st);

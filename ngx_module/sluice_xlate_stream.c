@@ -20,6 +20,10 @@
  * one), a block start closes the open block, MESSAGE_DELTA closes the
  * open block, STOP without MESSAGE_DELTA gets one, and anything before
  * START gets a START first.  After DONE or FAILED nothing goes out.
+ *
+ * For a responses caller an upstream's BLOCK_STOP is held until the next
+ * event: when that is MESSAGE_DELTA the stop reason is known as the
+ * block closes, so an item cut by max tokens is done as "incomplete".
  */
 
 #include <stdlib.h>
@@ -371,6 +375,13 @@ sluice_xlate_stream_event(sluice_xlate_stream_t *st,
         return sluice_xlate_stream_raw(st, ": ping\n\n", 8);
 
     case SLUICE_XLATE_EV_ERROR:
+        if (st->block_held
+            && sluice_xlate_stream_simple(st, SLUICE_XLATE_EV_BLOCK_STOP, 0)
+               != 0)
+        {
+            return -1;
+        }
+
         st->state = SLUICE_XLATE_FAILED;
         return sluice_xlate_stream_encode(st, ev);
 
@@ -393,6 +404,12 @@ sluice_xlate_stream_event(sluice_xlate_stream_t *st,
         return 0;
     }
 
+    if (st->block_held && ev->type != SLUICE_XLATE_EV_MESSAGE_DELTA
+        && sluice_xlate_stream_simple(st, SLUICE_XLATE_EV_BLOCK_STOP, 0) != 0)
+    {
+        return -1;
+    }
+
     switch (ev->type) {
 
     case SLUICE_XLATE_EV_BLOCK_START:
@@ -403,6 +420,11 @@ sluice_xlate_stream_event(sluice_xlate_stream_t *st,
 
     case SLUICE_XLATE_EV_BLOCK_STOP:
         if (!st->block_open) {
+            return 0;
+        }
+
+        if (st->to == SLUICE_XLATE_RESPONSES) {
+            st->block_held = 1;
             return 0;
         }
 
@@ -478,6 +500,9 @@ sluice_xlate_stream_message_delta(sluice_xlate_stream_t *st,
 {
     size_t  n;
 
+    /* known before the open block closes (a responses item's status) */
+    st->stop = ev->stop;
+
     if (st->block_open
         && sluice_xlate_stream_simple(st, SLUICE_XLATE_EV_BLOCK_STOP, 0)
            != 0)
@@ -486,7 +511,6 @@ sluice_xlate_stream_message_delta(sluice_xlate_stream_t *st,
     }
 
     st->stopped = 1;
-    st->stop = ev->stop;
     st->stop_seq[0] = '\0';
 
     if (ev->stop_seq) {
@@ -543,6 +567,7 @@ sluice_xlate_stream_simple(sluice_xlate_stream_t *st, int type, int kind)
 
     } else if (type == SLUICE_XLATE_EV_BLOCK_STOP) {
         st->block_open = 0;
+        st->block_held = 0;
     }
 
     return sluice_xlate_stream_encode(st, &ev);
