@@ -103,6 +103,8 @@ static void ngx_http_sluice_filter_end(ngx_http_request_t *r,
     ngx_http_sluice_filter_ctx_t *f);
 static ngx_int_t ngx_http_sluice_filter_sse_buf(
     ngx_http_sluice_filter_ctx_t *f, ngx_buf_t *b);
+static size_t ngx_http_sluice_filter_skip(ngx_http_sluice_filter_ctx_t *f,
+    u_char *p, size_t n);
 static ngx_int_t ngx_http_sluice_filter_feed(ngx_http_sluice_filter_ctx_t *f,
     u_char *p, size_t n);
 static int ngx_http_sluice_filter_event(void *data,
@@ -581,7 +583,7 @@ static ngx_int_t
 ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
     ngx_buf_t *b)
 {
-    size_t    n;
+    size_t    n, skip;
     uint64_t  end, block;
 
     n = (ngx_buf_in_memory(b) && b->last > b->pos) ? b->last - b->pos : 0;
@@ -603,7 +605,12 @@ ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
     }
 
     if (n && !f->raw) {
-        if (ngx_http_sluice_filter_feed(f, b->pos, n) != NGX_OK) {
+        skip = (f->mem.len == 0) ? ngx_http_sluice_filter_skip(f, b->pos, n)
+                                 : 0;
+
+        if (ngx_http_sluice_filter_feed(f, b->pos + skip, n - skip)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }
@@ -620,6 +627,41 @@ ngx_http_sluice_filter_sse_buf(ngx_http_sluice_filter_ctx_t *f,
     f->base = end;
 
     return ngx_http_sluice_filter_mark(f, b);
+}
+
+
+/*
+ * Whole events at the start of the buffer the splitter need not see,
+ * passed on untouched: those before the first that may carry usage and
+ * before the last whole one (the terminal event is a stream's last).
+ * Not for a Responses caller: its events are counted, for the sequence
+ * number of an error event we may add.
+ */
+static size_t
+ngx_http_sluice_filter_skip(ngx_http_sluice_filter_ctx_t *f, u_char *p,
+    size_t n)
+{
+    size_t  last, skip;
+
+    if (f->sctx->dialect == NGX_HTTP_SLUICE_RESPONSES) {
+        return 0;
+    }
+
+    last = sluice_sse_skippable(&f->sse, p, n, n);
+
+    if (last < 2) {
+        return 0;
+    }
+
+    /* the usage hint's first place in the buffer: f->hint's contract */
+    f->hint = p + sluice_usage_hint_find(p, n);
+
+    /* within the bytes skippable found free of CR */
+    skip = sluice_sse_last_blank(p, ngx_min((size_t) (f->hint - p),
+                                            last - 1));
+    sluice_sse_skip(&f->sse, skip);
+
+    return skip;
 }
 
 

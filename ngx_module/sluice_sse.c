@@ -4,6 +4,10 @@
  * and CR line ends, ":" comments, multi-line data, "event:" names).
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* memrchr */
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 #include "sluice_sse.h"
@@ -154,6 +158,58 @@ sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len)
     }
 
     return SLUICE_SSE_OK;
+}
+
+
+size_t
+sluice_sse_skippable(const sluice_sse_t *s, const uint8_t *p, size_t len,
+    size_t before)
+{
+    size_t  n;
+
+    if (s->error || s->line.len || s->name.len || s->value.len
+        || s->direct || s->cr || s->block != s->offset)
+    {
+        return 0;
+    }
+
+    n = sluice_sse_last_blank(p, before < len ? before : len);
+
+    return (n && memchr(p, '\r', n) == NULL) ? n : 0;
+}
+
+
+/* after the last LF that follows another LF in the n bytes at p, or 0 */
+size_t
+sluice_sse_last_blank(const uint8_t *p, size_t n)
+{
+    const uint8_t  *q;
+
+    q = p + n;
+
+    while (q - p >= 2) {
+        q = memrchr(p + 1, '\n', q - (p + 1));
+
+        if (q == NULL) {
+            return 0;
+        }
+
+        if (q[-1] == '\n') {
+            return q + 1 - p;
+        }
+    }
+
+    return 0;
+}
+
+
+void
+sluice_sse_skip(sluice_sse_t *s, size_t n)
+{
+    if (n) {
+        s->offset += n;
+        s->block = s->offset;
+    }
 }
 
 

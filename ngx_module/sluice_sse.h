@@ -84,6 +84,26 @@ void sluice_sse_init(sluice_sse_t *s, size_t max,
  */
 int sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len);
 
+/*
+ * How many of the len bytes at p are whole events (blank line included)
+ * that end by p + before, so that a caller with no use for those events
+ * may pass them by with sluice_sse_skip() instead of feeding them: only
+ * when nothing is held (the splitter is at a line start between events,
+ * not failed) and p holds no CR; else 0.
+ */
+size_t sluice_sse_skippable(const sluice_sse_t *s, const uint8_t *p,
+    size_t len, size_t before);
+
+/*
+ * Where the last LF that follows another LF in the n bytes at p ends (0:
+ * none): in bytes with no CR, fed from a line start between events, the
+ * end of the last whole event there.
+ */
+size_t sluice_sse_last_blank(const uint8_t *p, size_t n);
+
+/* Counts n skippable bytes as fed, no event dispatched for them. */
+void sluice_sse_skip(sluice_sse_t *s, size_t n);
+
 /* Forgets any partial event and the offsets; keeps the memory. */
 void sluice_sse_reset(sluice_sse_t *s);
 

@@ -47,6 +47,10 @@ static int same_both_ways(const char *text, size_t len, size_t max,
     long stop_at, size_t step);
 static void test_fast(void);
 static void test_fast_limits(void);
+static int skip_run(const char *text, size_t len, size_t k, size_t before,
+    int skipping, uint64_t *from, str_t *out);
+static int same_skipped(const char *text, size_t len);
+static void test_skip(void);
 
 
 static const golden_t  golden[] = {
@@ -651,6 +655,166 @@ test_fast_limits(void)
 }
 
 
+/* skipped bytes [skip_from, skip_to) of the reference run */
+static uint64_t  skip_from, skip_to;
+
+
+/* records the events not wholly within the skipped bytes */
+static int
+record_from(void *data, const sluice_sse_event_t *ev)
+{
+    recorder_t  *rec = data;
+
+    if (ev->start < skip_from || ev->end > skip_to) {
+        rec->left = -1;
+        record(rec, ev);
+    }
+
+    return 0;
+}
+
+
+/*
+ * text fed in two pieces cut at k; skipping: the second piece's
+ * skippable bytes (by before) are skipped, *from set to where they end;
+ * else only events from *from on are recorded.  -1 when the skip was
+ * not whole events ending by before.
+ */
+static int
+skip_run(const char *text, size_t len, size_t k, size_t before,
+    int skipping, uint64_t *from, str_t *out)
+{
+    char          num[80];
+    size_t        skip;
+    recorder_t    rec;
+    sluice_sse_t  s;
+
+    rec.out = out;
+    rec.s = &s;
+    rec.left = -1;
+
+    if (skipping) {
+        skip_from = 0;
+        skip_to = 0;
+
+    } else {
+        skip_from = k;
+        skip_to = *from;
+    }
+
+    sluice_sse_init(&s, 0, record_from, &rec);
+    str_add(out, "", 0);
+
+    sluice_sse_feed(&s, (const uint8_t *) text, k);
+    skip = 0;
+
+    if (skipping) {
+        skip = sluice_sse_skippable(&s, (const uint8_t *) text + k, len - k,
+                                    before);
+
+        if (skip && (skip > before || skip < 2 || text[k + skip - 1] != '\n'
+                     || text[k + skip - 2] != '\n'))
+        {
+            sluice_sse_free(&s);
+            return -1;
+        }
+
+        sluice_sse_skip(&s, skip);
+        *from = k + skip;
+    }
+
+    sluice_sse_feed(&s, (const uint8_t *) text + k + skip, len - k - skip);
+
+    snprintf(num, sizeof(num), "{%llu %llu %d}",
+             (unsigned long long) s.offset, (unsigned long long) s.block,
+             (int) s.cr);
+    str_add(out, num, strlen(num));
+
+    sluice_sse_free(&s);
+
+    return (int) skip;
+}
+
+
+/*
+ * Skipping what sluice_sse_skippable allows changes nothing else: the
+ * events after the skipped bytes and the end state are those of a run
+ * that fed them all, for every cut and every limit.
+ */
+static int
+same_skipped(const char *text, size_t len)
+{
+    int       rc, good;
+    str_t     out[2];
+    size_t    k, before;
+    uint64_t  from;
+
+    good = 1;
+
+    for (k = 0; k <= len && good; k++) {
+        for (before = 0; before <= len - k + 1 && good; before++) {
+            memset(out, 0, sizeof(out));
+
+            from = 0;
+            rc = skip_run(text, len, k, before, 1, &from, &out[0]);
+            skip_run(text, len, k, before, 0, &from, &out[1]);
+
+            good = rc >= 0 && strcmp(out[0].p, out[1].p) == 0;
+            if (!good) {
+                printf("# cut %zu before %zu skip %d\n# skip %s\n# all  %s\n",
+                       k, before, rc, out[0].p, out[1].p);
+            }
+
+            free(out[0].p);
+            free(out[1].p);
+        }
+    }
+
+    return good;
+}
+
+
+static void
+test_skip(void)
+{
+    char          name[160];
+    str_t         seen;
+    size_t        i;
+    sluice_sse_t  s;
+
+    static const char  chat[] = "data: a\n\ndata: b\n\ndata: [DONE]\n\n";
+
+    for (i = 0; i < sizeof(golden) / sizeof(golden_t); i++) {
+        snprintf(name, sizeof(name), "skip changes nothing: %s",
+                 golden[i].name);
+        ok(same_skipped(golden[i].text, strlen(golden[i].text)), name);
+    }
+
+    for (i = 0; i < sizeof(fast_texts) / sizeof(fast_texts[0]); i++) {
+        snprintf(name, sizeof(name), "skip changes nothing: %s",
+                 fast_texts[i][0]);
+        ok(same_skipped(fast_texts[i][1], strlen(fast_texts[i][1])), name);
+    }
+
+    /* the common case does skip, up to the last blank line by the limit */
+    memset(&seen, 0, sizeof(str_t));
+    sluice_sse_init(&s, 0, collect, &seen);
+    ok(sluice_sse_skippable(&s, (const uint8_t *) chat, sizeof(chat) - 1,
+                            sizeof(chat) - 1) == sizeof(chat) - 1,
+       "skippable: a whole buffer of events");
+    ok(sluice_sse_skippable(&s, (const uint8_t *) chat, sizeof(chat) - 1, 17)
+       == 9, "skippable: whole events by the limit only");
+    ok(sluice_sse_skippable(&s, (const uint8_t *) chat, sizeof(chat) - 1, 8)
+       == 0, "skippable: none before the first blank line");
+    sluice_sse_feed(&s, (const uint8_t *) "data: x\n", 8);
+    ok(sluice_sse_skippable(&s, (const uint8_t *) chat, sizeof(chat) - 1,
+                            sizeof(chat) - 1) == 0,
+       "skippable: nothing while an event is held");
+    sluice_sse_free(&s);
+    free(seen.p);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -661,6 +825,7 @@ main(int argc, char **argv)
     test_limits();
     test_fast();
     test_fast_limits();
+    test_skip();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     return tap_done();
