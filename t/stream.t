@@ -80,6 +80,35 @@ for my $round (1, 2) {
     check_stream("with include_usage ($round)", round => $round, usage => 1);
 }
 
+# A burst: many events in few reads (the gateway passes whole events
+# before the usage chunk on unread); the answer is the same, the usage
+# chunk still cut or kept as asked, the tokens still counted.
+for my $usage (0, 1) {
+    my $name = 'burst of 40 events' . ($usage ? ', include_usage' : '');
+    my $r = sse_request($demo->{token}, include_usage => $usage,
+                        content => 'burst mock:events=40 mock:words=120 '
+                                   . 'mock:burst');
+    is($r->{status}, 200, "$name: 200");
+    my @data = grep { defined $_->{data} } @{ $r->{events} };
+    is($data[-1]{data}, '[DONE]', "$name: ends with [DONE]");
+    is(scalar(grep { ($_->{data} // '') eq '[DONE]' } @data), 1,
+       "$name: one [DONE]");
+    my @chunks = grep { $_->{json} } @data;
+    is(scalar(@chunks), scalar(@data) - 1, "$name: every other event is "
+       . "JSON");
+    my $content = join '', map { $_->{json}{choices}[0]{delta}{content}
+                                 // '' }
+        grep { @{ $_->{json}{choices} || [] } } @chunks;
+    is($content, join(' ', map { "w$_" } 1 .. 120),
+       "$name: the 120 words, in order");
+    my @u = grep { defined $_->{json}{usage} } @chunks;
+    is(scalar @u, $usage ? 1 : 0, "$name: usage chunk "
+       . ($usage ? 'kept' : 'cut'));
+    my $row = wait_usage($r->{headers}{'x-request-id'});
+    is($row && $row->{output_tokens}, 120, "$name: 120 output tokens "
+       . "recorded");
+}
+
 # stream_options present but empty, whitespace inside: the gateway's
 # include_usage must still make valid JSON
 for my $so ('{}', '{ }', "{\n  }") {

@@ -64,6 +64,8 @@
 //   mock:cached=N     report N of the input tokens as read from the cache
 //   mock:notools      never call a tool (answer with text)
 //   mock:thinking     messages: a thinking block (with signature) first
+//   mock:burst        a stream's frames leave in one write (one read at
+//                     the gateway), not one write each
 //   mock:close_once=ID  the first request carrying this ID gets its
 //                     connection closed with no answer (a provider that
 //                     dropped a pooled connection); later ones are served
@@ -231,7 +233,7 @@ function countParts(list, types) {
 }
 
 const CONTROL_RE = /mock:([a-z_]+)=([^\s]+)/g;
-const FLAG_RE = /mock:(notools|thinking)(?![=\w])/g;
+const FLAG_RE = /mock:(notools|thinking|burst)(?![=\w])/g;
 
 function parseControls(text) {
   text = stripReminders(text);
@@ -259,6 +261,7 @@ function parseControls(text) {
     closeOnce: ctl.close_once,
     notools: flag('notools'),
     thinking: flag('thinking'),
+    burst: flag('burst'),
     text: text.replace(CONTROL_RE, ' ').replace(FLAG_RE, ' ')
       .replace(/\s+/g, ' ').trim(),
   };
@@ -365,6 +368,14 @@ async function writeSse(res, frames, ctl, tail) {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
   });
+  if (ctl.burst) {
+    const all = frames.map((f) => (f.event ? `event: ${f.event}\n` : '')
+      + `data: ${JSON.stringify(f.data)}\n\n`).join('') + (tail ?? '');
+    res.write(all);
+    if (ctl.linger) await sleep(ctl.linger);
+    if (!res.destroyed) res.end();
+    return;
+  }
   let sent = 0;
   let silenced = false;
   let flushed = Promise.resolve();
