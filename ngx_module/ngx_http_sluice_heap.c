@@ -5,9 +5,9 @@
  * A request's pool takes its blocks from the top of the malloc heap.
  * With glibc's default (128 KB), the heap shrinks whenever a burst of
  * requests ends and grows again with the next: every page grown back is
- * a page fault, about one per request at 50 connections, a third of the
- * worker's kernel time.  Keeping a few megabytes of freed heap makes the
- * next requests reuse warm pages.  Process-wide, so set only when the
+ * a page fault, about 1.5 per request at 50 connections, a fifth of the
+ * worker's CPU.  Keeping a few megabytes of freed heap makes the next
+ * requests reuse warm pages.  Process-wide, so set only when the
  * module is in use (sluice_table), or when the directive says so.
  */
 
