@@ -102,7 +102,8 @@ lint:
 # (requests, answers, streams, seeded from t/xlate and the client
 # fixtures), then the JSON scanner and the table format, then the token
 # estimator (checked against the JSON scanner, seeded with the request
-# bodies), then the SSE splitter's fast path against its line parser,
+# bodies), then the SSE splitter's fast path against its line parser and
+# its skipping against feeding everything,
 # then a whole answer's usage read from its end against the full skim;
 # FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60

@@ -7,6 +7,11 @@
  * event's data, and the filter's one search per buffer
  * (ngx_http_sluice_filter_hint, repeated here) with the hint.
  *
+ * Then skipping: with the same cuts, each piece's skippable bytes (by a
+ * pseudo-random limit) passed by with sluice_sse_skip; every event not
+ * wholly inside skipped bytes, and the end state, must be those of a run
+ * that fed everything.
+ *
  * Input: byte 0 picks the limit (0: the default, else 1..255 bytes),
  * byte 1 seeds the cut points, byte 2 makes the handler stop after that
  * many events (255: never); the rest is the stream.
@@ -39,6 +44,14 @@ static size_t fuzz_hint_ref(const uint8_t *p, size_t len);
 static int fuzz_hint_buffer(fuzz_out_t *o, const sluice_sse_event_t *ev);
 static void fuzz_run(const uint8_t *p, size_t len, size_t max,
     unsigned seed, long stop_at, int lines, fuzz_out_t *o);
+static int fuzz_plain(void *data, const sluice_sse_event_t *ev);
+static void fuzz_skip_run(const uint8_t *p, size_t len, unsigned seed,
+    int skipping, fuzz_out_t *o);
+
+
+/* skipped bytes: [from, to) pairs, kept by the skipping run */
+static uint64_t  fuzz_skipped[2 * 4096];
+static size_t    fuzz_nskipped;
 
 
 static void
@@ -196,6 +209,102 @@ fuzz_run(const uint8_t *p, size_t len, size_t max, unsigned seed,
 }
 
 
+/* an event, unless it lies wholly in bytes the other run skipped */
+static int
+fuzz_plain(void *data, const sluice_sse_event_t *ev)
+{
+    size_t       k;
+    uint64_t     n[3];
+    fuzz_out_t  *o = data;
+
+    for (k = 0; o->left && k < fuzz_nskipped; k++) {
+        if (ev->start >= fuzz_skipped[2 * k]
+            && ev->end <= fuzz_skipped[2 * k + 1])
+        {
+            return 0;
+        }
+    }
+
+    n[0] = ev->start;
+    n[1] = (ev->end << 1) | o->s->cr;
+    n[2] = ev->data_len;
+
+    fuzz_add(o, n, sizeof(n));
+    fuzz_add(o, ev->name, ev->name_len);
+    fuzz_add(o, ev->data, ev->data_len);
+
+    return 0;
+}
+
+
+/* the cuts of fuzz_run; skipping: what each piece allows is skipped */
+static void
+fuzz_skip_run(const uint8_t *p, size_t len, unsigned seed, int skipping,
+    fuzz_out_t *o)
+{
+    size_t        from, to, skip, before;
+    uint64_t      st[3];
+    unsigned      r;
+    sluice_sse_t  s;
+
+    memset(o, 0, sizeof(fuzz_out_t));
+    o->s = &s;
+    o->left = !skipping;        /* the reference leaves skipped events out */
+
+    if (skipping) {
+        fuzz_nskipped = 0;
+    }
+
+    sluice_sse_init(&s, 0, fuzz_plain, o);
+    r = seed * 7 + 1;
+
+    for (from = 0; from < len; from = to) {
+        to = len;
+
+        if (seed) {
+            seed = seed * 1103515245 + 12345;
+            to = from + 1 + (seed >> 16) % (1 + (seed & 0x3f));
+            to = to < len ? to : len;
+        }
+
+        skip = 0;
+
+        if (skipping) {
+            r = r * 1103515245 + 12345;
+            before = (r >> 16) % (to - from + 2);
+            skip = sluice_sse_skippable(&s, p + from, to - from, before);
+
+            if (skip > before || skip > to - from
+                || (skip && (skip < 2 || p[from + skip - 1] != '\n'
+                             || p[from + skip - 2] != '\n')))
+            {
+                __builtin_trap();
+            }
+
+            if (skip && fuzz_nskipped < 4096) {
+                fuzz_skipped[2 * fuzz_nskipped] = s.offset;
+                fuzz_skipped[2 * fuzz_nskipped + 1] = s.offset + skip;
+                fuzz_nskipped++;
+
+            } else {
+                skip = 0;
+            }
+
+            sluice_sse_skip(&s, skip);
+        }
+
+        (void) sluice_sse_feed(&s, p + from + skip, to - from - skip);
+    }
+
+    st[0] = s.offset;
+    st[1] = s.block;
+    st[2] = s.cr;
+    fuzz_add(o, st, sizeof(st));
+
+    sluice_sse_free(&s);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -214,6 +323,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_run(data + 3, size - 3, max, seed, stop_at, 0, &fast);
     fuzz_run(data + 3, size - 3, max, seed, stop_at, 1, &lines);
+
+    if (fast.len != lines.len
+        || (fast.len && memcmp(fast.p, lines.p, fast.len) != 0))
+    {
+        __builtin_trap();
+    }
+
+    free(fast.p);
+    free(lines.p);
+
+    fuzz_skip_run(data + 3, size - 3, seed, 1, &fast);
+    fuzz_skip_run(data + 3, size - 3, seed, 0, &lines);
 
     if (fast.len != lines.len
         || (fast.len && memcmp(fast.p, lines.p, fast.len) != 0))
