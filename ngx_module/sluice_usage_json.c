@@ -4,6 +4,10 @@
  * read with the allocation-free scanner (no tree is built).
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* memrchr */
+#endif
+
 #include <string.h>
 #include <stdlib.h>
 #include "sluice_json.h"
@@ -205,7 +209,8 @@ sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
 static int
 sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
 {
-    size_t  end, i, j, stop;
+    size_t          end, i, j, stop;
+    const uint8_t  *q;
 
     end = len;
 
@@ -221,10 +226,19 @@ sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
 
     stop = (end > 2048) ? end - 2048 : 0;
 
-    for (i = end - 1; i > stop; i--) {
-        if (p[i - 1] == '"' && p[i] == 'u' && i + 6 <= end
-            && memcmp(p + i, "usage\"", 6) == 0)
+    /* the last 'u' that starts "usage" (memrchr from one 'u' to the next) */
+    for (i = end; /* void */; i = q - p) {
+        q = memrchr(p + stop + 1, 'u', i - (stop + 1));
+
+        if (q == NULL) {
+            i = stop;
+            break;
+        }
+
+        if (q[-1] == '"' && (size_t) (q - p) + 6 <= end
+            && memcmp(q, "usage\"", 6) == 0)
         {
+            i = q - p;
             break;
         }
     }
