@@ -6,9 +6,8 @@ use Test::More;
 use File::Temp qw(tempdir);
 use Sluice::Test;
 
-my $NGINX = $ENV{SLUICE_NGINX} || '/usr/sbin/nginx';
-my $MODULE = $ENV{SLUICE_MODULE}
-    || "$Sluice::Test::REPO/build/nginx/ngx_http_sluice_module.so";
+my $NGINX = $Sluice::Test::NGINX;
+my $MODULE = $Sluice::Test::MODULE;
 my $dir = tempdir('sluice-test-directives-XXXXXX', DIR => '/tmp',
                   CLEANUP => 1);
 

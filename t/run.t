@@ -39,10 +39,16 @@ like($out, qr/Sluice is running/, 'run.sh: says the stack runs');
 unlike($out, qr/warning/, 'run.sh: no warning (all three dialects '
        . 'answered)') or diag($out);
 
-my %env;
-for (split /\n/, Sluice::Test::_slurp("$var/demo.env") // '') {
-    $env{$1} = $2 if /^export (\w+)=(.*)$/;
+# what make run wrote to demo.env, as a hash
+sub demo_env {
+    my %e;
+    for (split /\n/, Sluice::Test::_slurp("$var/demo.env") // '') {
+        $e{$1} = $2 if /^export (\w+)=(.*)$/;
+    }
+    return %e;
 }
+
+my %env = demo_env();
 ok($env{SLUICE_URL} && $env{SLUICE_DEMO_TOKEN} && $env{SLUICE_ADMIN_TOKEN},
    'demo.env: gateway URL, demo token, admin token');
 
@@ -112,10 +118,7 @@ like($models->{content}, qr/"anthropic"/, 'the demo key may use anthropic');
 $out = `'$REPO/scripts/run.sh' 2>&1`;
 is($? >> 8, 0, 'run.sh again: exit 0') or diag($out);
 like($out, qr/reusing the demo key/, 'run.sh again: the demo key reused');
-my %again;
-for (split /\n/, Sluice::Test::_slurp("$var/demo.env") // '') {
-    $again{$1} = $2 if /^export (\w+)=(.*)$/;
-}
+my %again = demo_env();
 is($again{SLUICE_DEMO_TOKEN}, $env{SLUICE_DEMO_TOKEN},
    'run.sh again: the same demo token');
 

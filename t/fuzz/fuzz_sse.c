@@ -44,6 +44,7 @@ static size_t fuzz_hint_ref(const uint8_t *p, size_t len);
 static int fuzz_hint_buffer(fuzz_out_t *o, const sluice_sse_event_t *ev);
 static void fuzz_run(const uint8_t *p, size_t len, size_t max,
     unsigned seed, long stop_at, int lines, fuzz_out_t *o);
+static size_t fuzz_cut(unsigned *seed, size_t from, size_t len);
 static int fuzz_plain(void *data, const sluice_sse_event_t *ev);
 static void fuzz_skip_run(const uint8_t *p, size_t len, unsigned seed,
     int skipping, fuzz_out_t *o);
@@ -166,6 +167,23 @@ fuzz_hint_ref(const uint8_t *p, size_t len)
 }
 
 
+/* where the piece from "from" ends: seed 0, the end; else 1..64 bytes on */
+static size_t
+fuzz_cut(unsigned *seed, size_t from, size_t len)
+{
+    size_t  to;
+
+    if (*seed == 0) {
+        return len;
+    }
+
+    *seed = *seed * 1103515245 + 12345;
+    to = from + 1 + (*seed >> 16) % (1 + (*seed & 0x3f));
+
+    return to < len ? to : len;
+}
+
+
 static void
 fuzz_run(const uint8_t *p, size_t len, size_t max, unsigned seed,
     long stop_at, int lines, fuzz_out_t *o)
@@ -182,15 +200,8 @@ fuzz_run(const uint8_t *p, size_t len, size_t max, unsigned seed,
     sluice_sse_init(&s, max, fuzz_event, o);
     s.lines = lines;
 
-    /* seed 0: whole; else cuts every 1..seed bytes, pseudo-random */
     for (from = 0; from < len; from = to) {
-        to = len;
-
-        if (seed) {
-            seed = seed * 1103515245 + 12345;
-            to = from + 1 + (seed >> 16) % (1 + (seed & 0x3f));
-            to = to < len ? to : len;
-        }
+        to = fuzz_cut(&seed, from, len);
 
         o->base = p + from;
         o->last = p + to;
@@ -259,13 +270,7 @@ fuzz_skip_run(const uint8_t *p, size_t len, unsigned seed, int skipping,
     r = seed * 7 + 1;
 
     for (from = 0; from < len; from = to) {
-        to = len;
-
-        if (seed) {
-            seed = seed * 1103515245 + 12345;
-            to = from + 1 + (seed >> 16) % (1 + (seed & 0x3f));
-            to = to < len ? to : len;
-        }
+        to = fuzz_cut(&seed, from, len);
 
         skip = 0;
 

@@ -361,6 +361,12 @@ function openaiError(res, status) {
   }, extra);
 }
 
+// one SSE frame's text
+function frameText(f) {
+  return (f.event ? `event: ${f.event}\n` : '')
+    + `data: ${JSON.stringify(f.data)}\n\n`;
+}
+
 // SSE frames [{event, data, content}] with the stream controls (delay,
 // drop, silent); tail (chat's "data: [DONE]") follows the last frame.
 async function writeSse(res, frames, ctl, tail) {
@@ -369,8 +375,7 @@ async function writeSse(res, frames, ctl, tail) {
     'cache-control': 'no-cache',
   });
   if (ctl.burst) {
-    const all = frames.map((f) => (f.event ? `event: ${f.event}\n` : '')
-      + `data: ${JSON.stringify(f.data)}\n\n`).join('') + (tail ?? '');
+    const all = frames.map(frameText).join('') + (tail ?? '');
     res.write(all);
     if (ctl.linger) await sleep(ctl.linger);
     if (!res.destroyed) res.end();
@@ -388,9 +393,8 @@ async function writeSse(res, frames, ctl, tail) {
       if (res.socket) res.socket.destroy();
       return;
     }
-    const ev = f.event ? `event: ${f.event}\n` : '';
     flushed = new Promise((resolve) => {
-      res.write(`${ev}data: ${JSON.stringify(f.data)}\n\n`, resolve);
+      res.write(frameText(f), resolve);
     });
     sent++;
     if (f.content && ctl.silent && !silenced) {

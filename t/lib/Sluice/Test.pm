@@ -63,8 +63,8 @@ our @EXPORT = qw(
 our $REPO = abs_path(dirname(__FILE__) . '/../../..');
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 my $PG_BIN = $ENV{SLUICE_PG_BIN} || '/usr/lib/postgresql/15/bin';
-my $NGINX = $ENV{SLUICE_NGINX} || '/usr/sbin/nginx';
-my $MODULE = $ENV{SLUICE_MODULE}
+our $NGINX = $ENV{SLUICE_NGINX} || '/usr/sbin/nginx';
+our $MODULE = $ENV{SLUICE_MODULE}
     || "$REPO/build/nginx/ngx_http_sluice_module.so";
 my $IS_ROOT = $> == 0;
 
