@@ -58,7 +58,7 @@ $(NGX_BUILD)/Makefile: config
 	@mkdir -p $(NGX_BUILD)
 	cd $(NGX_SRC) && . ./conf_flags && ./configure \
 	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $(SANFLAGS)" \
-	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC $(SANFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC $(SANFLAGS) -Wl,-Bsymbolic-functions" \
 	    "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(TOP) \
 	    --builddir=$(NGX_BUILD) > $(NGX_BUILD)/configure.log 2>&1 \
 	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }

@@ -88,7 +88,7 @@ static ngx_int_t ngx_http_sluice_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 static ngx_int_t ngx_http_sluice_filter_header(ngx_http_request_t *r,
-    char *name, ngx_str_t *value);
+    char *name, size_t len, ngx_str_t *value);
 static ngx_int_t ngx_http_sluice_filter_start(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 static ngx_uint_t ngx_http_sluice_filter_mode(ngx_http_request_t *r);
@@ -267,7 +267,11 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].hash == 0) {
+        /* neither name can match a key not starting with x or r */
+        if (h[i].hash == 0 || h[i].key.len == 0
+            || ((h[i].key.data[0] | 0x20) != 'x'
+                && (h[i].key.data[0] | 0x20) != 'r'))
+        {
             continue;
         }
 
@@ -287,12 +291,16 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
         }
     }
 
-    if (ngx_http_sluice_filter_header(r, "X-Request-Id", &rid) != NGX_OK) {
+    if (ngx_http_sluice_filter_header(r, "X-Request-Id",
+                                      sizeof("X-Request-Id") - 1, &rid)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     if (ctx->dialect == NGX_HTTP_SLUICE_MESSAGES) {
-        return ngx_http_sluice_filter_header(r, "request-id", &rid);
+        return ngx_http_sluice_filter_header(r, "request-id",
+                                             sizeof("request-id") - 1, &rid);
     }
 
     return NGX_OK;
@@ -301,7 +309,7 @@ ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_sluice_filter_header(ngx_http_request_t *r, char *name,
-    ngx_str_t *value)
+    size_t len, ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
 
@@ -312,7 +320,7 @@ ngx_http_sluice_filter_header(ngx_http_request_t *r, char *name,
 
     h->hash = 1;
     h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
+    h->key.len = len;
     h->value = *value;
     h->lowcase_key = NULL;
 
@@ -412,10 +420,14 @@ ngx_http_sluice_filter_mode(ngx_http_request_t *r)
 
     type = &r->headers_out.content_type;
 
+    /* the usual spelling compared at once, any other case byte by byte */
     if (type->len >= sizeof("text/event-stream") - 1
-        && ngx_strncasecmp(type->data, (u_char *) "text/event-stream",
-                           sizeof("text/event-stream") - 1)
-           == 0)
+        && (ngx_memcmp(type->data, "text/event-stream",
+                       sizeof("text/event-stream") - 1)
+            == 0
+            || ngx_strncasecmp(type->data, (u_char *) "text/event-stream",
+                               sizeof("text/event-stream") - 1)
+               == 0))
     {
         return NGX_HTTP_SLUICE_FILTER_SSE;
     }

@@ -50,6 +50,7 @@ static ngx_uint_t ngx_http_sluice_usage_status(ngx_http_request_t *r);
 static u_char *ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v,
     int64_t n);
 static ngx_inline size_t ngx_http_sluice_usage_digits(size_t n);
+static ngx_inline u_char *ngx_http_sluice_usage_len(u_char *p, size_t n);
 static ngx_int_t ngx_http_sluice_usage_open(ngx_http_sluice_usage_t *u,
     size_t len);
 
@@ -164,8 +165,7 @@ ngx_http_sluice_usage_record(ngx_http_sluice_usage_t *u,
     p = u->open_pos;
 
     for (i = 0; i < NGX_HTTP_SLUICE_U_N; i++) {
-        p = (u_char *) sluice_resp_u64((char *) p, v[i].len);
-        *p++ = ':';
+        p = ngx_http_sluice_usage_len(p, v[i].len);
         p = ngx_cpymem(p, v[i].data, v[i].len);
     }
 
@@ -372,14 +372,40 @@ ngx_http_sluice_usage_num(u_char *p, ngx_str_t *v, int64_t n)
 }
 
 
+/* values are short: lengths under 100 take no loop */
 static ngx_inline size_t
 ngx_http_sluice_usage_digits(size_t n)
 {
     size_t  d;
 
-    for (d = 1; n >= 10; d++) {
-        n /= 10;
+    if (n < 10) {
+        return 1;
+    }
+
+    for (d = 2, n /= 100; n; n /= 10) {
+        d++;
     }
 
     return d;
+}
+
+
+/* a value's "<length>:" */
+static ngx_inline u_char *
+ngx_http_sluice_usage_len(u_char *p, size_t n)
+{
+    if (n < 10) {
+        *p++ = (u_char) ('0' + n);
+
+    } else if (n < 100) {
+        *p++ = (u_char) ('0' + n / 10);
+        *p++ = (u_char) ('0' + n % 10);
+
+    } else {
+        p = (u_char *) sluice_resp_u64((char *) p, n);
+    }
+
+    *p++ = ':';
+
+    return p;
 }
