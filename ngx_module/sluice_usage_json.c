@@ -424,13 +424,25 @@ sluice_usage_rest(const uint8_t *p, size_t j, size_t end)
 static size_t
 sluice_usage_close(const uint8_t *p, size_t i, size_t len)
 {
-    size_t  depth;
+    size_t    end;
+    unsigned  esc;
 
     if (i >= len) {
         return len + 1;
     }
 
-    if (p[i] != '{' && p[i] != '[' && p[i] != '"') {
+    switch (p[i]) {
+
+    case '"':
+        end = sluice_usage_string(p, i, len, &esc);
+        break;
+
+    case '{':
+    case '[':
+        end = sluice_usage_container(p, i, len);
+        break;
+
+    default:
         while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
                && p[i] != ' ' && p[i] != '\n' && p[i] != '\r'
                && p[i] != '\t')
@@ -441,35 +453,7 @@ sluice_usage_close(const uint8_t *p, size_t i, size_t len)
         return i;
     }
 
-    for (depth = 0; i < len; i++) {
-        switch (p[i]) {
-
-        case '{':
-        case '[':
-            depth++;
-            break;
-
-        case '}':
-        case ']':
-            if (--depth == 0) {
-                return i + 1;
-            }
-            break;
-
-        case '"':
-            for (i++; i < len && p[i] != '"'; i++) {
-                i += (p[i] == '\\');
-            }
-
-            if (depth == 0) {
-                return (i < len) ? i + 1 : len + 1;
-            }
-
-            break;
-        }
-    }
-
-    return len + 1;
+    return end ? end : len + 1;
 }
 
 
