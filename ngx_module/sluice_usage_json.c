@@ -10,6 +10,9 @@
 
 #include <string.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "sluice_json.h"
 #include "sluice_usage_json.h"
 
@@ -18,9 +21,22 @@
 typedef struct {
     const char          *key;
     const char          *sub;
+    size_t               sub_len;
 } sluice_usage_field_t;
 
+/* how a text is read: the tail first, the fast reader first */
+#define SLUICE_USAGE_TAIL  1
+#define SLUICE_USAGE_FAST  2
 
+
+static int sluice_usage_parse_as(const uint8_t *p, size_t len,
+    sluice_usage_t *u, int *usage_only, unsigned how);
+static void sluice_usage_take(const uint8_t *p, sluice_json_member_t *usage,
+    unsigned how, sluice_usage_t *u);
+static int sluice_usage_tail(const uint8_t *p, size_t len, unsigned how,
+    sluice_usage_t *u);
+static int sluice_usage_rest(const uint8_t *p, size_t j, size_t end);
+static size_t sluice_usage_close(const uint8_t *p, size_t i, size_t len);
 static int sluice_usage_member(const uint8_t *p, size_t len,
     const char *name, sluice_json_member_t *m);
 static int sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
@@ -28,12 +44,25 @@ static int sluice_usage_find(const uint8_t *p, sluice_json_member_t *root,
 static void sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
     sluice_usage_t *u);
 static void sluice_usage_merge(const int64_t *n, sluice_usage_t *u);
-static int sluice_usage_count(const uint8_t *p, sluice_json_member_t *v,
+static size_t sluice_usage_fast(const uint8_t *p, size_t i, size_t len,
     int64_t *n);
-static size_t sluice_usage_ws(const uint8_t *p, size_t i, size_t len);
-static int sluice_usage_tail(const uint8_t *p, size_t len,
-    sluice_json_member_t *usage);
-static size_t sluice_usage_close(const uint8_t *p, size_t i, size_t len);
+static size_t sluice_usage_walk(const uint8_t *p, size_t i, size_t len,
+    const sluice_usage_field_t *details, int64_t *n);
+static size_t sluice_usage_value(const uint8_t *p, size_t i, size_t len,
+    const sluice_usage_field_t *f, int64_t *n);
+static size_t sluice_usage_skip(const uint8_t *p, size_t i, size_t len);
+static int sluice_usage_atom(uint8_t b);
+static inline size_t sluice_usage_string(const uint8_t *p, size_t i,
+    size_t len, unsigned *esc);
+static size_t sluice_usage_container(const uint8_t *p, size_t i, size_t len);
+static size_t sluice_usage_field(const uint8_t *k, size_t klen);
+static size_t sluice_usage_sub(const uint8_t *k, size_t klen,
+    const sluice_usage_field_t *f);
+static int sluice_usage_same(const uint8_t *k, const char *s, size_t n);
+static int sluice_usage_count(const uint8_t *q, size_t len, int64_t *n);
+static inline size_t sluice_usage_ws(const uint8_t *p, size_t i,
+    size_t len);
+static size_t sluice_usage_blanks(const uint8_t *p, size_t i, size_t len);
 
 
 /* the counts a usage object may hold, by where they sit */
@@ -51,17 +80,22 @@ enum {
     SLUICE_USAGE_F_N
 };
 
+#define SLUICE_USAGE_CACHED     "cached_tokens", sizeof("cached_tokens") - 1
+#define SLUICE_USAGE_REASONING  "reasoning_tokens", \
+                                sizeof("reasoning_tokens") - 1
+
+/* sluice_usage_field() knows these names by length: keep the two alike */
 static const sluice_usage_field_t  sluice_usage_fields[] = {
-    { "prompt_tokens", NULL },
-    { "input_tokens", NULL },
-    { "completion_tokens", NULL },
-    { "output_tokens", NULL },
-    { "prompt_tokens_details", "cached_tokens" },
-    { "input_tokens_details", "cached_tokens" },
-    { "cache_read_input_tokens", NULL },
-    { "cache_creation_input_tokens", NULL },
-    { "completion_tokens_details", "reasoning_tokens" },
-    { "output_tokens_details", "reasoning_tokens" },
+    { "prompt_tokens", NULL, 0 },
+    { "input_tokens", NULL, 0 },
+    { "completion_tokens", NULL, 0 },
+    { "output_tokens", NULL, 0 },
+    { "prompt_tokens_details", SLUICE_USAGE_CACHED },
+    { "input_tokens_details", SLUICE_USAGE_CACHED },
+    { "cache_read_input_tokens", NULL, 0 },
+    { "cache_creation_input_tokens", NULL, 0 },
+    { "completion_tokens_details", SLUICE_USAGE_REASONING },
+    { "output_tokens_details", SLUICE_USAGE_REASONING },
 };
 
 
@@ -139,14 +173,8 @@ int
 sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only)
 {
-    sluice_json_member_t  usage;
-
-    if (usage_only == NULL && sluice_usage_tail(p, len, &usage) == 0) {
-        sluice_usage_read(p, &usage, u);
-        return SLUICE_USAGE_FOUND;
-    }
-
-    return sluice_usage_parse_skim(p, len, u, usage_only);
+    return sluice_usage_parse_as(p, len, u, usage_only,
+                                 SLUICE_USAGE_TAIL | SLUICE_USAGE_FAST);
 }
 
 
@@ -154,12 +182,55 @@ int
 sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only)
 {
+    return sluice_usage_parse_as(p, len, u, usage_only, SLUICE_USAGE_FAST);
+}
+
+
+int
+sluice_usage_parse_ref(const uint8_t *p, size_t len, sluice_usage_t *u,
+    int *usage_only, int tail)
+{
+    return sluice_usage_parse_as(p, len, u, usage_only,
+                                 tail ? SLUICE_USAGE_TAIL : 0);
+}
+
+
+size_t
+sluice_usage_object(const uint8_t *p, size_t len, sluice_usage_t *u)
+{
+    size_t   end;
+    int64_t  n[SLUICE_USAGE_F_N];
+
+    if (len == 0 || p[0] != '{') {
+        return 0;
+    }
+
+    end = sluice_usage_fast(p, 0, len, n);
+
+    if (end) {
+        sluice_usage_merge(n, u);
+    }
+
+    return end;
+}
+
+
+/* how: SLUICE_USAGE_TAIL and SLUICE_USAGE_FAST, each allowed or not */
+static int
+sluice_usage_parse_as(const uint8_t *p, size_t len, sluice_usage_t *u,
+    int *usage_only, unsigned how)
+{
     size_t                open, i;
     sluice_json_error_t   err;
     sluice_json_member_t  usage, m[SLUICE_USAGE_M_N];
 
     if (usage_only) {
         *usage_only = 0;
+
+    } else if ((how & SLUICE_USAGE_TAIL)
+               && sluice_usage_tail(p, len, how, u) == 0)
+    {
+        return SLUICE_USAGE_FOUND;
     }
 
     m[SLUICE_USAGE_M_USAGE].name = "usage";
@@ -186,7 +257,7 @@ sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
         return SLUICE_USAGE_NONE;
     }
 
-    sluice_usage_read(p, &usage, u);
+    sluice_usage_take(p, &usage, how, u);
 
     if (usage_only && m[SLUICE_USAGE_M_CHOICES].type == SLUICE_JSON_ARRAY) {
         i = sluice_usage_ws(p, m[SLUICE_USAGE_M_CHOICES].start + 1, len);
@@ -198,19 +269,44 @@ sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
 
 
 /*
+ * The usage object spanning [usage->start, usage->end): read by the fast
+ * reader when it reads the whole span, else by the generic one.
+ */
+static void
+sluice_usage_take(const uint8_t *p, sluice_json_member_t *usage,
+    unsigned how, sluice_usage_t *u)
+{
+    int64_t  n[SLUICE_USAGE_F_N];
+
+    if ((how & SLUICE_USAGE_FAST)
+        && sluice_usage_fast(p, usage->start, usage->end, n) == usage->end)
+    {
+        sluice_usage_merge(n, u);
+        return;
+    }
+
+    sluice_usage_read(p, usage, u);
+}
+
+
+/*
  * A whole answer's top-level usage, found from its end without skimming
  * what comes before: the three dialects put "usage" last or close to it
  * ({..., "usage": {...}, "service_tier": "default", ...}).  The key is
  * the last "usage" followed by an object within 2 KB of the end, its
  * quote not escaped; what follows the object must be members up to the
  * answer's last brace, so the object is a member of the outermost one.
- * Anything else: -1, and the whole answer is skimmed.
+ * Then its counts go into u and 0 is returned.  Anything else: -1, u
+ * untouched, and the whole answer is skimmed.
  */
 static int
-sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
+sluice_usage_tail(const uint8_t *p, size_t len, unsigned how,
+    sluice_usage_t *u)
 {
-    size_t          end, i, j, stop;
-    const uint8_t  *q;
+    size_t                end, i, stop, after;
+    int64_t               n[SLUICE_USAGE_F_N];
+    const uint8_t        *q;
+    sluice_json_member_t  usage;
 
     end = len;
 
@@ -259,10 +355,36 @@ sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
         return -1;
     }
 
-    usage->end = sluice_usage_close(p, i, end);
-    j = usage->end;
+    /*
+     * The fast reader finds the object's end as it reads it; when it
+     * declines, the object is walked to its end, and read by the
+     * generic reader once what follows it is known to be members.
+     */
+    after = (how & SLUICE_USAGE_FAST) ? sluice_usage_fast(p, i, end, n) : 0;
 
-    /* , "name": value ... up to the last brace */
+    usage.type = SLUICE_JSON_OBJECT;
+    usage.start = i;
+    usage.end = after ? after : sluice_usage_close(p, i, end);
+
+    if (sluice_usage_rest(p, usage.end, end) != 0) {
+        return -1;
+    }
+
+    if (after) {
+        sluice_usage_merge(n, u);
+
+    } else {
+        sluice_usage_read(p, &usage, u);
+    }
+
+    return 0;
+}
+
+
+/* from j (after the usage object): , "name": value ... up to end */
+static int
+sluice_usage_rest(const uint8_t *p, size_t j, size_t end)
+{
     for ( ;; ) {
         j = sluice_usage_ws(p, j, end);
 
@@ -289,14 +411,7 @@ sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
         j = sluice_usage_close(p, sluice_usage_ws(p, j + 1, end), end);
     }
 
-    if (j != end) {
-        return -1;
-    }
-
-    usage->type = SLUICE_JSON_OBJECT;
-    usage->start = i;
-
-    return 0;
+    return (j == end) ? 0 : -1;
 }
 
 
@@ -309,13 +424,25 @@ sluice_usage_tail(const uint8_t *p, size_t len, sluice_json_member_t *usage)
 static size_t
 sluice_usage_close(const uint8_t *p, size_t i, size_t len)
 {
-    size_t  depth;
+    size_t    end;
+    unsigned  esc;
 
     if (i >= len) {
         return len + 1;
     }
 
-    if (p[i] != '{' && p[i] != '[' && p[i] != '"') {
+    switch (p[i]) {
+
+    case '"':
+        end = sluice_usage_string(p, i, len, &esc);
+        break;
+
+    case '{':
+    case '[':
+        end = sluice_usage_container(p, i, len);
+        break;
+
+    default:
         while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
                && p[i] != ' ' && p[i] != '\n' && p[i] != '\r'
                && p[i] != '\t')
@@ -326,35 +453,7 @@ sluice_usage_close(const uint8_t *p, size_t i, size_t len)
         return i;
     }
 
-    for (depth = 0; i < len; i++) {
-        switch (p[i]) {
-
-        case '{':
-        case '[':
-            depth++;
-            break;
-
-        case '}':
-        case ']':
-            if (--depth == 0) {
-                return i + 1;
-            }
-            break;
-
-        case '"':
-            for (i++; i < len && p[i] != '"'; i++) {
-                i += (p[i] == '\\');
-            }
-
-            if (depth == 0) {
-                return (i < len) ? i + 1 : len + 1;
-            }
-
-            break;
-        }
-    }
-
-    return len + 1;
+    return end ? end : len + 1;
 }
 
 
@@ -456,7 +555,11 @@ sluice_usage_read(const uint8_t *p, sluice_json_member_t *usage,
             v[k] = sub;
         }
 
-        if (sluice_usage_count(p, &v[k], &n[k]) != 0) {
+        if (v[k].type != SLUICE_JSON_NUMBER
+            || sluice_usage_count(p + v[k].start, v[k].end - v[k].start,
+                                  &n[k])
+               != 0)
+        {
             n[k] = -1;
         }
     }
@@ -518,21 +621,402 @@ sluice_usage_merge(const int64_t *n, sluice_usage_t *u)
 }
 
 
-/* a count: a non-negative integer, or a number with an integral value */
-static int
-sluice_usage_count(const uint8_t *p, sluice_json_member_t *v, int64_t *n)
+/*
+ * The fast reader: one pass over the usage object at p[i] ('{') that
+ * fills n[] as sluice_usage_read would.  It returns the offset after the
+ * closing brace, or 0 when it declines and leaves the object to the
+ * generic reader: a key holding a backslash (the generic reader decodes
+ * it), a count's key or a details object's key given twice (the generic
+ * reader then takes no count), or anything but the plain shape: '{',
+ * members ("key": value) between commas, '}', blanks between.  Values
+ * are skipped as the skim and sluice_usage_close skip them (strings to
+ * their closing quote, containers by counting brackets, numbers and
+ * literals to what ends them), so where it does not decline the object
+ * ends where they find it ending and every count is the generic one.
+ * Never reads at or past len.
+ */
+static size_t
+sluice_usage_fast(const uint8_t *p, size_t i, size_t len, int64_t *n)
 {
-    char            buf[32];
-    size_t          len, i;
-    double          d;
-    const uint8_t  *q;
+    size_t  k;
 
-    if (v->type != SLUICE_JSON_NUMBER) {
-        return -1;
+    for (k = 0; k < SLUICE_USAGE_F_N; k++) {
+        n[k] = -1;
     }
 
-    q = p + v->start;
-    len = v->end - v->start;
+    return sluice_usage_walk(p, i, len, NULL, n);
+}
+
+
+/*
+ * The members of the object at p[i]: the usage object itself (details
+ * NULL, n[] the counts by field) or a *_details object (n its count).
+ */
+static size_t
+sluice_usage_walk(const uint8_t *p, size_t i, size_t len,
+    const sluice_usage_field_t *details, int64_t *n)
+{
+    size_t                       k, key;
+    uint32_t                     seen;
+    unsigned                     esc;
+    const sluice_usage_field_t  *f;
+
+    seen = 0;
+    i = sluice_usage_ws(p, i + 1, len);
+
+    if (i < len && p[i] == '}') {
+        return i + 1;
+    }
+
+    for ( ;; ) {
+        if (i >= len || p[i] != '"') {
+            return 0;
+        }
+
+        key = i + 1;
+        i = sluice_usage_string(p, i, len, &esc);
+
+        if (i == 0 || esc) {
+            return 0;
+        }
+
+        k = (details == NULL) ? sluice_usage_field(p + key, i - 1 - key)
+                              : sluice_usage_sub(p + key, i - 1 - key,
+                                                 details);
+
+        i = sluice_usage_ws(p, i, len);
+
+        if (i >= len || p[i] != ':') {
+            return 0;
+        }
+
+        i = sluice_usage_ws(p, i + 1, len);
+
+        if (i >= len || (k < SLUICE_USAGE_F_N && ((seen >> k) & 1))) {
+            return 0;
+        }
+
+        if (k == SLUICE_USAGE_F_N) {
+            i = sluice_usage_skip(p, i, len);
+
+        } else {
+            seen |= (uint32_t) 1 << k;
+            f = (details == NULL && sluice_usage_fields[k].sub)
+                ? &sluice_usage_fields[k] : NULL;
+            i = sluice_usage_value(p, i, len, f, &n[k]);
+        }
+
+        i = (i == 0) ? len : sluice_usage_ws(p, i, len);
+
+        if (i >= len || (p[i] != ',' && p[i] != '}')) {
+            return 0;
+        }
+
+        if (p[i] == '}') {
+            return i + 1;
+        }
+
+        i = sluice_usage_ws(p, i + 1, len);
+    }
+}
+
+
+/*
+ * The value of a wanted member at p[i]: a details object's (f) walked
+ * for its count, any other a count.  What is not one is skipped, *n left
+ * alone.
+ */
+static size_t
+sluice_usage_value(const uint8_t *p, size_t i, size_t len,
+    const sluice_usage_field_t *f, int64_t *n)
+{
+    size_t   s, end;
+    int64_t  v;
+
+    if (f) {
+        return (p[i] == '{') ? sluice_usage_walk(p, i, len, f, n)
+                             : sluice_usage_skip(p, i, len);
+    }
+
+    /* up to 15 digits, the usual case, read as they come */
+    s = i;
+    end = (len - i > 15) ? i + 15 : len;
+
+    for (v = 0; i < end && (unsigned) (p[i] - '0') < 10; i++) {
+        v = v * 10 + (p[i] - '0');
+    }
+
+    if (i > s && i < len && !sluice_usage_atom(p[i])) {
+        *n = v;
+        return i;
+    }
+
+    /*
+     * Anything else as the skim sees it: a number (what does not start
+     * a string, container or literal) spans up to what ends it
+     */
+    i = sluice_usage_skip(p, s, len);
+
+    if (i > s && sluice_usage_atom(p[s])
+        && p[s] != 't' && p[s] != 'f' && p[s] != 'n')
+    {
+        (void) sluice_usage_count(p + s, i - s, n);
+    }
+
+    return i;
+}
+
+
+/* the offset after the value at p[i], 0 when it is cut short or odd */
+static size_t
+sluice_usage_skip(const uint8_t *p, size_t i, size_t len)
+{
+    size_t    s;
+    unsigned  esc;
+
+    switch (p[i]) {
+
+    case '"':
+        return sluice_usage_string(p, i, len, &esc);
+
+    case '{':
+    case '[':
+        return sluice_usage_container(p, i, len);
+    }
+
+    for (s = i; i < len && sluice_usage_atom(p[i]); i++) {
+        /* void */
+    }
+
+    return (i > s) ? i : 0;
+}
+
+
+/*
+ * A byte of a number or a literal.  The skim spans those up to a comma,
+ * bracket or blank; the fast reader declines when another byte ends
+ * them, so both see the same span.
+ */
+static int
+sluice_usage_atom(uint8_t b)
+{
+    static const uint32_t  atom[] = {
+        0x00000000,  /* 0x00-0x1f */
+
+                     /* ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!  */
+        0x03ff6800,  /* 0000 0011 1111 1111  0110 1000 0000 0000 */
+
+                     /* _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@ */
+        0x07fffffe,  /* 0000 0111 1111 1111  1111 1111 1111 1110 */
+
+                     /*  ~}| {zyx wvut srqp  onml kjih gfed cba` */
+        0x07fffffe,  /* 0000 0111 1111 1111  1111 1111 1111 1110 */
+
+        0, 0, 0, 0   /* 0x80-0xff */
+    };
+
+    return (atom[b >> 5] >> (b & 0x1f)) & 1;
+}
+
+
+/*
+ * The offset after the string whose quote is at p[i], 0 when it does
+ * not end before len; *esc set when it holds a backslash, which steps
+ * over the byte after it as in the skim.  With SSE2, sixteen bytes at a
+ * time while sixteen remain.
+ */
+static inline size_t
+sluice_usage_string(const uint8_t *p, size_t i, size_t len, unsigned *esc)
+{
+#if defined(__SSE2__)
+    unsigned  bits;
+    __m128i   v;
+#endif
+
+    *esc = 0;
+
+    for (i++; /* void */; i += 2) {
+#if defined(__SSE2__)
+        while (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (p + i));
+            bits = (unsigned) _mm_movemask_epi8(
+                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            if (bits) {
+                i += (size_t) __builtin_ctz(bits);
+                goto found;
+            }
+
+            i += 16;
+        }
+#endif
+
+        while (i < len && p[i] != '"' && p[i] != '\\') {
+            i++;
+        }
+
+        if (i >= len) {
+            return 0;
+        }
+
+#if defined(__SSE2__)
+    found:
+#endif
+
+        if (p[i] == '"') {
+            return i + 1;
+        }
+
+        *esc = 1;
+    }
+}
+
+
+/*
+ * The offset after the object or array at p[i], 0 when it does not end
+ * before len: brackets counted, their kinds not matched, strings stepped
+ * over, as the skim and sluice_usage_close do.  Byte by byte: the objects
+ * met here are small and mostly short strings, where looking sixteen
+ * bytes ahead costs more than it saves.
+ */
+static size_t
+sluice_usage_container(const uint8_t *p, size_t i, size_t len)
+{
+    size_t    depth;
+    unsigned  esc;
+
+    for (depth = 0; i < len; i++) {
+        switch (p[i]) {
+
+        case '"':
+            i = sluice_usage_string(p, i, len, &esc);
+
+            if (i == 0) {
+                return 0;
+            }
+
+            i--;
+            break;
+
+        case '{':
+        case '[':
+            depth++;
+            break;
+
+        case '}':
+        case ']':
+            if (--depth == 0) {
+                return i + 1;
+            }
+
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The field a plain key of klen bytes at k names, or SLUICE_USAGE_F_N.
+ * By length first, as nginx tells request methods apart; two names that
+ * share a length differ in their first byte.
+ */
+static size_t
+sluice_usage_field(const uint8_t *k, size_t klen)
+{
+    size_t  f;
+
+    switch (klen) {
+
+    case 12:
+        f = SLUICE_USAGE_F_INPUT;
+        break;
+
+    case 13:
+        f = (k[0] == 'p') ? SLUICE_USAGE_F_PROMPT : SLUICE_USAGE_F_OUTPUT;
+        break;
+
+    case 17:
+        f = SLUICE_USAGE_F_COMPLETION;
+        break;
+
+    case 20:
+        f = SLUICE_USAGE_F_INPUT_CACHED;
+        break;
+
+    case 21:
+        f = (k[0] == 'p') ? SLUICE_USAGE_F_PROMPT_CACHED
+                          : SLUICE_USAGE_F_OUTPUT_REASONING;
+        break;
+
+    case 23:
+        f = SLUICE_USAGE_F_CACHE_READ;
+        break;
+
+    case 25:
+        f = SLUICE_USAGE_F_COMPLETION_REASONING;
+        break;
+
+    case 27:
+        f = SLUICE_USAGE_F_CACHE_WRITE;
+        break;
+
+    default:
+        return SLUICE_USAGE_F_N;
+    }
+
+    return sluice_usage_same(k, sluice_usage_fields[f].key, klen)
+           ? f : SLUICE_USAGE_F_N;
+}
+
+
+/* 0 when the plain key of klen bytes at k is f's details sub key */
+static size_t
+sluice_usage_sub(const uint8_t *k, size_t klen,
+    const sluice_usage_field_t *f)
+{
+    return (klen == f->sub_len && sluice_usage_same(k, f->sub, klen))
+           ? 0 : SLUICE_USAGE_F_N;
+}
+
+
+/*
+ * 1 when the n bytes at k are those of the name s, 8 bytes at a time
+ * (the last 8 may overlap the ones before); every name has at least 8.
+ */
+static int
+sluice_usage_same(const uint8_t *k, const char *s, size_t n)
+{
+    size_t    i;
+    uint64_t  x, y;
+
+    for (i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, k + i, 8);
+        memcpy(&y, s + i, 8);
+
+        if (x != y) {
+            return 0;
+        }
+    }
+
+    memcpy(&x, k + n - 8, 8);
+    memcpy(&y, s + n - 8, 8);
+
+    return x == y;
+}
+
+
+/*
+ * A count from the len bytes of a number at q: a non-negative integer,
+ * or a number with an integral value.  *n is set only when it returns 0.
+ */
+static int
+sluice_usage_count(const uint8_t *q, size_t len, int64_t *n)
+{
+    char    buf[32];
+    size_t  i;
+    double  d;
 
     if (len == 0 || len >= sizeof(buf) || q[0] == '-') {
         return -1;
@@ -569,8 +1053,20 @@ sluice_usage_count(const uint8_t *p, sluice_json_member_t *v, int64_t *n)
 }
 
 
-static size_t
+/* mostly compact JSON: one look, and a call only when a blank follows */
+static inline size_t
 sluice_usage_ws(const uint8_t *p, size_t i, size_t len)
+{
+    if (i < len && p[i] > ' ') {
+        return i;
+    }
+
+    return sluice_usage_blanks(p, i, len);
+}
+
+
+static size_t
+sluice_usage_blanks(const uint8_t *p, size_t i, size_t len)
 {
     while (i < len
            && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))

@@ -69,4 +69,24 @@ int sluice_usage_parse(const uint8_t *p, size_t len, sluice_usage_t *u,
 int sluice_usage_parse_skim(const uint8_t *p, size_t len, sluice_usage_t *u,
     int *usage_only);
 
+/*
+ * Both read the usage object they find with a fast reader made for it,
+ * which hands the object to a generic one (a skim for each of its keys)
+ * when it holds anything out of the plain shape: a key with a backslash,
+ * a count's key given twice, bytes JSON does not allow between members.
+ * The reference for tests and fuzzing: sluice_usage_parse (tail 1) or
+ * sluice_usage_parse_skim (tail 0) with only the generic reader, which
+ * the fast one must match on any text.
+ */
+int sluice_usage_parse_ref(const uint8_t *p, size_t len, sluice_usage_t *u,
+    int *usage_only, int tail);
+
+/*
+ * Tests and fuzzing: the fast reader alone on the usage object at p[0]
+ * ('{'), its counts merged into u as the parse would merge them.
+ * Returns the offset after its closing brace, or 0 when the reader
+ * declines (u untouched).
+ */
+size_t sluice_usage_object(const uint8_t *p, size_t len, sluice_usage_t *u);
+
 #endif

@@ -33,6 +33,10 @@ static size_t hint_ref(const uint8_t *p, size_t len);
 static int hint_same(const char *text);
 static void test_fixtures(const char *dir);
 static int check_fixture(json_t *mock, int *checked);
+static int fast_check(const char *obj, int fast, const sluice_usage_t *want);
+static int same_usage(const sluice_usage_t *a, const sluice_usage_t *b);
+static void test_fast(void);
+static void test_cuts(void);
 
 
 
@@ -487,6 +491,336 @@ test_fixtures(const char *dir)
     ok(checked > 0 && bad == 0, "captured answers: usage read from each");
 }
 
+/*
+ * The fast reader against the generic one: the usage object OBJ read as
+ * a whole answer's (from the tail and skimmed) and as a stream event's
+ * must give what the generic reader gives, and that must be want.  The
+ * fast reader alone must accept OBJ (to its end) when fast is 1 and
+ * decline it when 0, so the shapes that matter stay on the fast path.
+ */
+static int
+fast_check(const char *obj, int fast, const sluice_usage_t *want)
+{
+    int             good, rc, ref, only, only_ref;
+    char           *body;
+    size_t          k, n, end;
+    sluice_usage_t  u, r;
+
+    static const char  *wraps[] = {
+        "{\"id\":\"x\",\"usage\":%s}",
+        "{\"usage\":%s,\"service_tier\":\"default\",\"k\":[1,{}]}",
+        "{\"type\":\"message_start\",\"message\":{\"usage\":%s}}",
+        "{\"choices\":[],\"usage\":%s}",
+    };
+
+    good = 1;
+    n = strlen(obj) + 128;
+    body = malloc(n);
+
+    if (body == NULL) {
+        return 0;
+    }
+
+    for (k = 0; k < sizeof(wraps) / sizeof(wraps[0]); k++) {
+        snprintf(body, n, wraps[k], obj);
+
+        /* the whole answer: from the tail, then skimmed */
+        sluice_usage_init(&u);
+        sluice_usage_init(&r);
+        rc = parse(body, &u, NULL);
+        ref = sluice_usage_parse_ref((const uint8_t *) body, strlen(body),
+                                     &r, NULL, 1);
+        good &= (rc == ref && same_usage(&u, &r) && same_usage(&u, want));
+
+        sluice_usage_init(&u);
+        sluice_usage_init(&r);
+        rc = sluice_usage_parse_skim((const uint8_t *) body, strlen(body),
+                                     &u, NULL);
+        ref = sluice_usage_parse_ref((const uint8_t *) body, strlen(body),
+                                     &r, NULL, 0);
+        good &= (rc == ref && same_usage(&u, &r) && same_usage(&u, want));
+
+        /* a stream event: validated, then read */
+        sluice_usage_init(&u);
+        sluice_usage_init(&r);
+        rc = parse(body, &u, &only);
+        ref = sluice_usage_parse_ref((const uint8_t *) body, strlen(body),
+                                     &r, &only_ref, 0);
+        good &= (rc == ref && only == only_ref && same_usage(&u, &r));
+    }
+
+    free(body);
+
+    sluice_usage_init(&u);
+    end = sluice_usage_object((const uint8_t *) obj, strlen(obj), &u);
+
+    if (fast) {
+        good &= (end == strlen(obj) && same_usage(&u, want));
+
+    } else {
+        sluice_usage_init(&r);
+        good &= (end == 0 && same_usage(&u, &r));
+    }
+
+    if (!good) {
+        printf("# fast reader: %s\n", obj);
+    }
+
+    return good;
+}
+
+
+static int
+same_usage(const sluice_usage_t *a, const sluice_usage_t *b)
+{
+    return a->in == b->in && a->out == b->out && a->cached == b->cached
+           && a->reasoning == b->reasoning;
+}
+
+
+/*
+ * Every usage field by name, details objects, values of every kind
+ * among them, blanks, numbers in every spelling, repeated keys and keys
+ * with escapes (the fast reader declines, the generic one decides), and
+ * the three dialects' real usage objects.
+ */
+static void
+test_fast(void)
+{
+    size_t          i;
+    char            name[160];
+    sluice_usage_t  want;
+
+    static const struct {
+        const char  *obj;
+        int          fast;
+        int64_t      in, out, cached, reasoning;
+        const char  *name;
+    } cases[] = {
+        { "{\"prompt_tokens\":5}", 1, 5, -1, -1, -1, "prompt_tokens" },
+        { "{\"input_tokens\":6}", 1, 6, -1, -1, -1, "input_tokens" },
+        { "{\"completion_tokens\":7}", 1, -1, 7, -1, -1,
+          "completion_tokens" },
+        { "{\"output_tokens\":8}", 1, -1, 8, -1, -1, "output_tokens" },
+        { "{\"prompt_tokens_details\":{\"cached_tokens\":3}}", 1,
+          -1, -1, 3, -1, "prompt_tokens_details.cached_tokens" },
+        { "{\"input_tokens_details\":{\"cached_tokens\":4}}", 1,
+          -1, -1, 4, -1, "input_tokens_details.cached_tokens" },
+        { "{\"cache_read_input_tokens\":9}", 1, -1, -1, 9, -1,
+          "cache_read_input_tokens" },
+        { "{\"cache_creation_input_tokens\":9}", 1, -1, -1, -1, -1,
+          "cache_creation_input_tokens alone counts nothing" },
+        { "{\"input_tokens\":1,\"cache_creation_input_tokens\":9}", 1,
+          10, -1, -1, -1, "cache_creation_input_tokens added to input" },
+        { "{\"completion_tokens_details\":{\"reasoning_tokens\":2}}", 1,
+          -1, -1, -1, 2, "completion_tokens_details.reasoning_tokens" },
+        { "{\"output_tokens_details\":{\"reasoning_tokens\":5}}", 1,
+          -1, -1, -1, 5, "output_tokens_details.reasoning_tokens" },
+        { "{}", 1, -1, -1, -1, -1, "empty" },
+        { " { } ", 0, -1, -1, -1, -1, "blanks around (the object's own)" },
+
+        /* names that are not the fields */
+        { "{\"prompt_tokenz\":1,\"Prompt_tokens\":2,\"total_tokens\":3,"
+          "\"output_tokenx\":4,\"cached_tokens\":5,\"reasoning_tokens\":6,"
+          "\"input_tokens_detailz\":{\"cached_tokens\":7},\"\":8,"
+          "\"prompt_tokens_details_\":{\"cached_tokens\":9},"
+          "\"cache_read_input_tokenss\":10,\"inputtokens\":11}", 1,
+          -1, -1, -1, -1, "near misses of every length" },
+        { "{\"output_tokens_details\":{\"cached_tokens\":1},"
+          "\"prompt_tokens_details\":{\"reasoning_tokens\":2,"
+          "\"cached_tokenz\":3}}", 1, -1, -1, -1, -1,
+          "the other details' sub key" },
+
+        /* details objects */
+        { "{\"prompt_tokens_details\":{\"audio_tokens\":1,\"x\":{"
+          "\"cached_tokens\":8},\"cached_tokens\":2,\"y\":[\"}\"]}}", 1,
+          -1, -1, 2, -1, "details: the sub key among others, nested" },
+        { "{\"input_tokens_details\":null,\"output_tokens_details\":7,"
+          "\"prompt_tokens_details\":[{\"cached_tokens\":1}]}", 1,
+          -1, -1, -1, -1, "details that are not objects" },
+        { "{\"input_tokens_details\":{},\"output_tokens_details\":{"
+          "\"reasoning_tokens\":\"2\"}}", 1, -1, -1, -1, -1,
+          "details empty, sub key a string" },
+        { "{\"prompt_tokens\":{\"cached_tokens\":1},\"input_tokens\":[2]}",
+          1, -1, -1, -1, -1, "counts that are containers" },
+
+        /* values of every kind skipped */
+        { "{\"x\":{\"a\":[1,{\"b\":\"}\"}],\"c\":\"\\\"{[\"},\"s\":"
+          "\"a\\\\\\\"}b\",\"t\":\"x\\\\\",\"u\":\"\\u0022\",\"v\":[[],[{}]],"
+          "\"w\":true,\"y\":false,\"z\":null,\"e\":-1.5e-3,"
+          "\"prompt_tokens\":7}", 1, 7, -1, -1, -1,
+          "escaped quotes, braces in strings, nesting, literals" },
+        { "{\"service_tier\":\"standard\",\"server_tool_use\":"
+          "{\"web_search_requests\":0},\"output_tokens\":3}", 1,
+          -1, 3, -1, -1, "an unknown object before a count" },
+
+        /* blanks */
+        { "{ \n\t\"prompt_tokens\" \r: 12 ,\n \"prompt_tokens_details\" : "
+          "{ \"cached_tokens\" :\t3 \n} ,\"completion_tokens\"\n:\n4\n}", 1,
+          12, 4, 3, -1, "blanks everywhere" },
+
+        /* numbers */
+        { "{\"prompt_tokens\":12.0,\"completion_tokens\":1e2}", 1,
+          12, 100, -1, -1, "12.0 and 1e2" },
+        { "{\"prompt_tokens\":1E2,\"completion_tokens\":2.5}", 1,
+          100, -1, -1, -1, "1E2, 2.5" },
+        { "{\"prompt_tokens\":-1,\"completion_tokens\":-0}", 1,
+          -1, -1, -1, -1, "-1, -0" },
+        { "{\"prompt_tokens\":0,\"completion_tokens\":007}", 1,
+          0, 7, -1, -1, "0, leading zeros" },
+        { "{\"prompt_tokens\":123456789012345,"
+          "\"completion_tokens\":1234567890123456}", 1,
+          123456789012345LL, -1, -1, -1, "15 digits, 16 digits" },
+        { "{\"prompt_tokens\":00000000000000012,"
+          "\"completion_tokens\":99999999999999999999999}", 1,
+          12, -1, -1, -1, "17 digits with leading zeros, huge" },
+        { "{\"prompt_tokens\":1e400,\"completion_tokens\":9e15}", 1,
+          -1, -1, -1, -1, "overflowing reals" },
+        { "{\"prompt_tokens\":8.99e15,\"completion_tokens\":"
+          "1.000000000000000000000000000000,\"cache_read_input_tokens\":"
+          "2.00000000000000000000000000000}", 1,
+          8990000000000000LL, -1, 2, -1,
+          "near the bound; 32 and 31 bytes long" },
+        { "{\"prompt_tokens\":true,\"completion_tokens\":null,"
+          "\"input_tokens\":\"7\",\"output_tokens\":false}", 1,
+          -1, -1, -1, -1, "literals and strings" },
+        { "{\"prompt_tokens\":12 ,\"completion_tokens\":3\n}", 1,
+          12, 3, -1, -1, "numbers before blanks" },
+
+        /* keys repeated: the generic reader takes no count */
+        { "{\"prompt_tokens\":1,\"prompt_tokens\":2}", 0,
+          -1, -1, -1, -1, "a count's key twice" },
+        { "{\"output_tokens\":1,\"input_tokens\":4,\"output_tokens\":2}",
+          0, -1, -1, -1, -1, "a count's key twice, apart" },
+        { "{\"x\":1,\"x\":2,\"prompt_tokens\":3}", 1, 3, -1, -1, -1,
+          "another key twice" },
+        { "{\"prompt_tokens_details\":{\"cached_tokens\":1,"
+          "\"cached_tokens\":2},\"prompt_tokens\":3}", 0, 3, -1, -1, -1,
+          "a details' sub key twice" },
+        { "{\"input_tokens_details\":{\"cached_tokens\":1},"
+          "\"input_tokens_details\":null}", 0, -1, -1, -1, -1,
+          "a details key twice" },
+
+        /* keys with escapes: the generic reader decodes them */
+        { "{\"prompt\\u005ftokens\":5}", 0, 5, -1, -1, -1,
+          "an escaped count's key" },
+        { "{\"a\\\"b\":1,\"prompt_tokens\":2}", 0, 2, -1, -1, -1,
+          "an escaped other key" },
+        { "{\"prompt_tokens_details\":{\"cached\\u005Ftokens\":6}}", 0,
+          -1, -1, 6, -1, "an escaped sub key" },
+
+        /* the three dialects */
+        { "{\"prompt_tokens\":19,\"completion_tokens\":10,"
+          "\"total_tokens\":29,\"prompt_tokens_details\":"
+          "{\"cached_tokens\":4,\"audio_tokens\":0},"
+          "\"completion_tokens_details\":{\"reasoning_tokens\":3,"
+          "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
+          "\"rejected_prediction_tokens\":0}}", 1, 19, 10, 4, 3,
+          "chat completions" },
+        { "{\"input_tokens\":159,\"input_tokens_details\":"
+          "{\"cached_tokens\":128},\"output_tokens\":10,"
+          "\"output_tokens_details\":{\"reasoning_tokens\":6},"
+          "\"total_tokens\":169}", 1, 159, 10, 128, 6, "responses" },
+        { "{\"input_tokens\":11,\"cache_creation_input_tokens\":20,"
+          "\"cache_read_input_tokens\":30,\"cache_creation\":"
+          "{\"ephemeral_5m_input_tokens\":20,"
+          "\"ephemeral_1h_input_tokens\":0},\"output_tokens\":1,"
+          "\"service_tier\":\"standard\"}", 1, 61, 1, 30, -1,
+          "messages" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        want.in = cases[i].in;
+        want.out = cases[i].out;
+        want.cached = cases[i].cached;
+        want.reasoning = cases[i].reasoning;
+
+        snprintf(name, sizeof(name), "fast reader: %s", cases[i].name);
+        ok(fast_check(cases[i].obj, cases[i].fast, &want), name);
+    }
+}
+
+
+/*
+ * Answers and events cut at every length, each in a buffer of exactly
+ * that size (so a sanitizer sees a read past it): the fast reader and
+ * the generic one agree on every cut; the object reader declines or
+ * stays inside.
+ */
+static void
+test_cuts(void)
+{
+    int             good, rc, ref, only, only_ref;
+    size_t          i, k, n, end;
+    uint8_t        *p;
+    sluice_usage_t  u, r;
+
+    static const char  *texts[] = {
+        "{\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\""
+        ":19,\"completion_tokens\":10,\"total_tokens\":29,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4,\"audio_tokens\":0}"
+        ",\"completion_tokens_details\":{\"reasoning_tokens\":3}},"
+        "\"service_tier\":\"default\"}",
+        "{\"object\":\"response\",\"usage\":{\"input_tokens\":159,"
+        "\"input_tokens_details\":{\"cached_tokens\":128},"
+        "\"output_tokens\":1e1,\"output_tokens_details\":"
+        "{\"reasoning_tokens\":6},\"total_tokens\":169},\"user\":null}",
+        "{\"type\":\"message\",\"usage\":{ \"input_tokens\" : 11 ,"
+        "\"cache_read_input_tokens\":30,\"cache_creation\":{\"a\":[\"}\\\"\""
+        ",{}]},\"s\":\"x\\\\\",\"output_tokens\":1}}\n",
+    };
+
+    good = 1;
+
+    for (k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+        for (n = 0; n <= strlen(texts[k]); n++) {
+            p = malloc(n ? n : 1);
+            if (p == NULL) {
+                good = 0;
+                break;
+            }
+
+            memcpy(p, texts[k], n);
+
+            sluice_usage_init(&u);
+            sluice_usage_init(&r);
+            rc = sluice_usage_parse(p, n, &u, NULL);
+            ref = sluice_usage_parse_ref(p, n, &r, NULL, 1);
+            good &= (rc == ref && same_usage(&u, &r));
+
+            sluice_usage_init(&u);
+            sluice_usage_init(&r);
+            rc = sluice_usage_parse(p, n, &u, &only);
+            ref = sluice_usage_parse_ref(p, n, &r, &only_ref, 0);
+            good &= (rc == ref && only == only_ref && same_usage(&u, &r));
+
+            /* the usage object alone, cut */
+            for (i = 0; i < n && p[i] != '{'; i++) {
+                /* void */
+            }
+
+            i = (i < n) ? i + 1 : n;
+            while (i < n && memcmp(texts[k] + i, "{\"", 2) != 0) {
+                i++;
+            }
+
+            sluice_usage_init(&u);
+            end = sluice_usage_object(p + i, n - i, &u);
+            good &= (end <= n - i);
+
+            if (!good) {
+                printf("# cut %zu of text %zu\n", n, k);
+                free(p);
+                break;
+            }
+
+            free(p);
+        }
+    }
+
+    ok(good, "fast reader: every cut of three answers");
+}
+
 
 int
 main(int argc, char **argv)
@@ -495,6 +829,8 @@ main(int argc, char **argv)
     test_streams();
     test_hint();
     test_tail();
+    test_fast();
+    test_cuts();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
     return tap_done();
