@@ -104,8 +104,9 @@ lint:
 # estimator (checked against the JSON scanner, seeded with the request
 # bodies), then the SSE splitter's fast path against its line parser and
 # its skipping against feeding everything,
-# then a whole answer's usage read from its end against the full skim;
-# FUZZ_SECONDS each.
+# then the usage reader (one pass over the usage object, from a whole
+# answer's end, skimmed, or in a stream event) against the generic skim
+# kept as its reference; FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
 FUZZ_KINDS  := request response stream
 
@@ -170,7 +171,7 @@ fuzz:
 	mkdir -p $(BUILD)/fuzz/corpus-usage; \
 	echo "fuzz: usage for $(FUZZ_SECONDS) s"; \
 	$(BUILD)/fuzz/fuzz_usage -max_total_time=$(FUZZ_SECONDS) \
-	    -max_len=65536 -print_final_stats=1 \
+	    -max_len=65536 -print_final_stats=1 -dict=t/fuzz/usage.dict \
 	    $(BUILD)/fuzz/corpus-usage $(BUILD)/fuzz/seed/response \
 	    2>&1 | tail -15
 
