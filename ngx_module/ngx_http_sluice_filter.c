@@ -668,7 +668,7 @@ ngx_http_sluice_filter_skip(ngx_http_sluice_filter_ctx_t *f, u_char *p,
     /* the usage hint's first place in the buffer: f->hint's contract */
     f->hint = p + sluice_usage_hint_find(p, n);
 
-    /* within the bytes skippable found free of CR */
+    /* within the whole events skippable found */
     skip = sluice_sse_last_blank(p, ngx_min((size_t) (f->hint - p),
                                             last - 1));
     sluice_sse_skip(&f->sse, skip);

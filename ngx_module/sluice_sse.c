@@ -165,17 +165,17 @@ size_t
 sluice_sse_skippable(const sluice_sse_t *s, const uint8_t *p, size_t len,
     size_t before)
 {
-    size_t  n;
-
     if (s->error || s->line.len || s->name.len || s->value.len
         || s->direct || s->cr || s->block != s->offset)
     {
         return 0;
     }
 
-    n = sluice_sse_last_blank(p, before < len ? before : len);
-
-    return (n && memchr(p, '\r', n) == NULL) ? n : 0;
+    /*
+     * Two LFs in a row end an event whatever the line ends before them
+     * (CRLF, CR or LF): the first ends a line, the second is a blank one.
+     */
+    return sluice_sse_last_blank(p, before < len ? before : len);
 }
 
 

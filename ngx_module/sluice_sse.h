@@ -89,15 +89,16 @@ int sluice_sse_feed(sluice_sse_t *s, const uint8_t *p, size_t len);
  * that end by p + before, so that a caller with no use for those events
  * may pass them by with sluice_sse_skip() instead of feeding them: only
  * when nothing is held (the splitter is at a line start between events,
- * not failed) and p holds no CR; else 0.
+ * not failed); else 0.
  */
 size_t sluice_sse_skippable(const sluice_sse_t *s, const uint8_t *p,
     size_t len, size_t before);
 
 /*
  * Where the last LF that follows another LF in the n bytes at p ends (0:
- * none): in bytes with no CR, fed from a line start between events, the
- * end of the last whole event there.
+ * none): in bytes fed from a line start between events, the end of the
+ * last whole event there, whatever the line ends (an LF after an LF
+ * ends a line and then a blank one).
  */
 size_t sluice_sse_last_blank(const uint8_t *p, size_t n);
 
