@@ -352,6 +352,186 @@ oracle_mutations(const char *text, size_t len, size_t stride)
 }
 
 
+/* the text copied to a buffer of its exact size: ASan sees over-reads */
+static int
+exact_differs(const char *text, size_t len)
+{
+    int       bad;
+    uint8_t  *p;
+
+    p = malloc(len ? len : 1);
+    memcpy(p, text, len);
+
+    bad = oracle_differs(p, len) + skim_differs(p, len);
+
+    free(p);
+
+    return bad;
+}
+
+
+/*
+ * Where the string loop changes gears: its first sixteen bytes, 64 a
+ * step, sixteen then eight near the end of the text, byte by byte at the
+ * very end; an escape or a UTF-8 sequence may straddle any of those
+ * blocks, and a string may end on any of their edges.
+ */
+static const char  *block_pieces[] = {
+    /* valid */
+    "\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\ud83d\\ude00", "\xc3\xa9",
+    "\xe2\x82\xac", "\xef\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80",
+    "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\x7f",
+    /* invalid */
+    "\\x", "\\u12g4", "\\u12", "\\", "\x01", "\x1f", "\x80", "\xbf",
+    "\xc0\xaf", "\xc1\xbf", "\xc2", "\xc2\x41", "\xe2\x82", "\xe2\x28\xa1",
+    "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+    "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",
+    "\"x", NULL
+};
+
+#define BLOCK_VALID  14
+
+
+/*
+ * text: prefix, k bytes of 'a', the piece, r bytes of 'b', suffix, then
+ * t spaces.  Returns its length.
+ */
+static size_t
+block_text(char *text, const char *prefix, size_t k, const char *piece,
+    size_t r, const char *suffix, size_t t)
+{
+    size_t  n;
+
+    n = strlen(prefix);
+    memcpy(text, prefix, n);
+    memset(text + n, 'a', k);
+    n += k;
+    memcpy(text + n, piece, strlen(piece));
+    n += strlen(piece);
+    memset(text + n, 'b', r);
+    n += r;
+    memcpy(text + n, suffix, strlen(suffix));
+    n += strlen(suffix);
+    memset(text + n, ' ', t);
+
+    return n + t;
+}
+
+
+static void
+test_blocks(void)
+{
+    int                   bad, wrong;
+    char                  text[512];
+    size_t                p, k, r, t, n, open;
+    sluice_json_error_t   err;
+    sluice_json_member_t  m;
+
+    static const size_t   tails[] = { 0, 1, 2, 3, 14, 15, 16, 17, 47, 48,
+                                      62, 63, 64, 65, 66 };
+    static const size_t   pads[] = { 0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 64,
+                                     65 };
+
+    bad = wrong = 0;
+    m.name = "model";
+
+    for (p = 0; block_pieces[p]; p++) {
+        for (k = 0; k <= 140; k++) {
+            for (r = 0; r < sizeof(tails) / sizeof(tails[0]); r++) {
+                for (t = 0; t < sizeof(pads) / sizeof(pads[0]); t++) {
+                    n = block_text(text, "{\"model\":\"", k, block_pieces[p],
+                                   tails[r], "\"}", pads[t]);
+                    bad += exact_differs(text, n);
+
+                    if (p >= BLOCK_VALID) {
+                        continue;
+                    }
+
+                    /* a valid piece: the value is the member, exactly */
+                    if (sluice_json_scan((const uint8_t *) text, n, &m, 1,
+                                         &open, &err)
+                        != 0
+                        || m.type != SLUICE_JSON_STRING || m.start != 9
+                        || m.end != n - pads[t] - 1)
+                    {
+                        wrong++;
+                    }
+                }
+            }
+        }
+    }
+
+    ok(bad == 0 && wrong == 0, "each piece at every offset of a string "
+       "value, every distance to the end: the oracle's verdict, error and "
+       "spans, valid strings reported exactly");
+
+    bad = 0;
+
+    for (p = 0; block_pieces[p]; p++) {
+        for (k = 0; k <= 80; k++) {
+            for (r = 0; r < sizeof(tails) / sizeof(tails[0]); r += 2) {
+                for (t = 0; t < sizeof(pads) / sizeof(pads[0]); t += 3) {
+                    n = block_text(text, "{\"", k, block_pieces[p],
+                                   tails[r], "\":1}", pads[t]);
+                    bad += exact_differs(text, n);
+
+                    n = block_text(text, "{\"messages\":[{\"", k,
+                                   block_pieces[p], tails[r],
+                                   "\":\"x\"},\"y\"]}", pads[t]);
+                    bad += exact_differs(text, n);
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "each piece at every offset of a top-level key and of a "
+       "nested key: the oracle's verdict, error and spans");
+}
+
+
+/* cut inside and around each piece, and around the string's end */
+static void
+test_truncated(void)
+{
+    int     bad;
+    char    text[512];
+    size_t  p, k, r, n, cut, at;
+
+    static const size_t  tails[] = { 0, 1, 15, 16, 17, 64 };
+
+    bad = 0;
+
+    for (p = 0; block_pieces[p]; p++) {
+        for (k = 0; k <= 140; k++) {
+            for (r = 0; r < sizeof(tails) / sizeof(tails[0]); r++) {
+                n = block_text(text, "{\"model\":\"", k, block_pieces[p],
+                               tails[r], "\",\"stream\":true}", 0);
+
+                /* from a byte before the piece to two after it */
+                at = 10 + k;
+
+                for (cut = at - 1; cut <= at + strlen(block_pieces[p]) + 2
+                     && cut <= n; cut++)
+                {
+                    bad += exact_differs(text, cut);
+                }
+
+                /* around the closing quote */
+                at = n - 16;
+
+                for (cut = at - 2; cut <= at + 2; cut++) {
+                    bad += exact_differs(text, cut);
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "input cut inside or around an escape or a UTF-8 "
+       "sequence, or around a string's end: the oracle's verdict and "
+       "error");
+}
+
+
 static void
 test_oracle(const char *dir)
 {
@@ -454,6 +634,8 @@ main(int argc, char **argv)
     test_members();
     test_invalid();
     test_decode();
+    test_blocks();
+    test_truncated();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
     test_oracle(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
