@@ -32,11 +32,12 @@ typedef struct {
 } sluice_json_key_t;
 
 
-/* the wanted members, and which first bytes their names have */
+/* the wanted members, and which bytes their names start with */
 typedef struct {
     sluice_json_member_t  *m;
     size_t                 n;
     uint64_t               first;   /* see sluice_json_names */
+    uint64_t               second;
 } sluice_json_names_t;
 
 
@@ -950,45 +951,60 @@ failed:
 
 
 /*
- * Every member NONE; the names' first bytes: bit (b & 63) for each first
- * byte b, the quote's for an empty name (what follows an empty key's
- * opening quote).
+ * Every member NONE; the names' first two bytes: bit (b & 63) for each
+ * byte b, the quote's for a name's end (what follows the last byte of a
+ * plain key).  A key is always followed by ':', so its first two bytes
+ * and the one after them can be read.
  */
 static void
 sluice_json_names(sluice_json_names_t *names, sluice_json_member_t *m,
     size_t n)
 {
-    size_t   k;
-    uint8_t  b;
+    size_t       k;
+    const char  *name;
 
     names->m = m;
     names->n = n;
     names->first = 0;
+    names->second = 0;
 
     for (k = 0; k < n; k++) {
         m[k].type = SLUICE_JSON_NONE;
-        b = (uint8_t) m[k].name[0];
-        names->first |= (uint64_t) 1 << ((b ? b : '"') & 63);
+        name = m[k].name;
+
+        if (name[0] == '\0') {
+            names->first |= (uint64_t) 1 << ('"' & 63);
+            names->second = ~(uint64_t) 0;
+            continue;
+        }
+
+        names->first |= (uint64_t) 1 << (name[0] & 63);
+        names->second |= (uint64_t) 1 << ((name[1] ? name[1] : '"') & 63);
     }
 }
 
 
 /*
  * A top-level member ending at end: reported when wanted, once.  Most
- * keys are plain and start with a byte no wanted name starts with.
+ * keys are plain and start with two bytes no wanted name starts with.
  */
 SLUICE_JSON_ALWAYS int
 sluice_json_member(sluice_json_cur_t *c, const sluice_json_names_t *names,
     const sluice_json_key_t *key, size_t start, size_t end,
     sluice_json_type_e t)
 {
+    const uint8_t         *k;
     sluice_json_member_t  *m;
 
-    if (key->esc) {
-        m = sluice_json_find_escaped(names, c->p + key->start, key->len);
+    k = c->p + key->start + 1;
 
-    } else if ((names->first >> (c->p[key->start + 1] & 63)) & 1) {
-        m = sluice_json_find(names, c->p + key->start + 1, key->len - 2);
+    if (key->esc) {
+        m = sluice_json_find_escaped(names, k - 1, key->len);
+
+    } else if ((names->first >> (k[0] & 63)) & (names->second >> (k[1] & 63))
+               & 1)
+    {
+        m = sluice_json_find(names, k, key->len - 2);
 
     } else {
         return 0;

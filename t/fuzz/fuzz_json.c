@@ -8,9 +8,10 @@
  *
  * The first byte picks where the rest goes: as it is, or inside a string
  * value, a key or a nested string (so the string loop is reached at
- * once), followed by up to 63 spaces (so its blocks meet the end of the
- * text at every distance).  Every text is scanned from a buffer of its
- * exact size.
+ * once), followed by up to 31 spaces (so its blocks meet the end of the
+ * text at every distance); and whether an empty name is wanted too (it
+ * turns the scanner's second-byte filter off).  Every text is scanned
+ * from a buffer of its exact size.
  */
 
 #include <stdint.h>
@@ -22,10 +23,13 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-static void fuzz_json_check(const uint8_t *p, size_t len);
+static void fuzz_json_check(const uint8_t *p, size_t len, size_t n);
 static int fuzz_json_same(const sluice_json_member_t *a,
     const sluice_json_member_t *b, size_t n);
 
+
+/* the members asked for; the last, empty, only with bit 2 of the first byte */
+#define FUZZ_JSON_NAMES  8
 
 static const char  *fuzz_json_wraps[][2] = {
     { "", "" },
@@ -38,7 +42,7 @@ static const char  *fuzz_json_wraps[][2] = {
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t       pre, post, pad, len;
+    size_t       pre, post, pad, len, n;
     uint8_t     *p;
     const char  *const *wrap;
 
@@ -47,7 +51,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     wrap = fuzz_json_wraps[data[0] & 3];
-    pad = data[0] >> 2;
+    n = (data[0] & 4) ? FUZZ_JSON_NAMES : FUZZ_JSON_NAMES - 1;
+    pad = data[0] >> 3;
     data++;
     size--;
 
@@ -65,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(p + pre + size, wrap[1], post);
     memset(p + pre + size + post, ' ', pad);
 
-    fuzz_json_check(p, len);
+    fuzz_json_check(p, len, n);
 
     free(p);
 
@@ -74,19 +79,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 
 static void
-fuzz_json_check(const uint8_t *p, size_t len)
+fuzz_json_check(const uint8_t *p, size_t len, size_t n)
 {
     int                   a, b;
     size_t                k, oa, ob;
     uint8_t               out[256];
     sluice_json_error_t   ea, eb;
-    sluice_json_member_t  ma[5], mb[5];
+    sluice_json_member_t  ma[FUZZ_JSON_NAMES], mb[FUZZ_JSON_NAMES];
 
-    static const char    *names[] = {
-        "model", "stream", "stream_options", "messages", "m\xc3\xa9"
+    static const char    *names[FUZZ_JSON_NAMES] = {
+        "model", "stream", "stream_options", "messages", "m\xc3\xa9", "a",
+        "mod", ""
     };
 
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < n; k++) {
         ma[k].name = names[k];
         mb[k].name = names[k];
     }
@@ -95,8 +101,8 @@ fuzz_json_check(const uint8_t *p, size_t len)
     ea.offset = eb.offset = 0;
     ea.reason = eb.reason = NULL;
 
-    a = sluice_json_scan(p, len, ma, 5, &oa, &ea);
-    b = sluice_jref_scan(p, len, mb, 5, &ob, &eb);
+    a = sluice_json_scan(p, len, ma, n, &oa, &ea);
+    b = sluice_jref_scan(p, len, mb, n, &ob, &eb);
 
     if (a != b) {
         __builtin_trap();   /* the verdict differs from the reference */
@@ -109,11 +115,11 @@ fuzz_json_check(const uint8_t *p, size_t len)
         return;
     }
 
-    if (oa != ob || !fuzz_json_same(ma, mb, 5)) {
+    if (oa != ob || !fuzz_json_same(ma, mb, n)) {
         __builtin_trap();   /* the member spans differ */
     }
 
-    if (sluice_json_skim(p, len, mb, 5) != 0 || !fuzz_json_same(ma, mb, 5)) {
+    if (sluice_json_skim(p, len, mb, n) != 0 || !fuzz_json_same(ma, mb, n)) {
         __builtin_trap();   /* the skimmer differs on valid text */
     }
 

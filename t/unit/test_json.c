@@ -56,6 +56,65 @@ test_members(void)
 }
 
 
+/*
+ * Names the scanner's first-bytes filter must not lose: empty (which
+ * turns the second byte's filter off), one byte, a prefix of another,
+ * non-ASCII, a quote; with and without the empty one.
+ */
+static void
+test_names(void)
+{
+    int                   good;
+    size_t                k, j, n, open;
+    const char           *s;
+    sluice_json_error_t   err;
+    sluice_json_member_t  m[5], sk[5];
+
+    static const char    *name[] = { "a", "ac", "b\xc3\xa9", "\"q", "" };
+    static const char     want[] = { '2', '3', '5', '7', '1' };
+
+    s = "{\"x\":0,\"\":1,\"a\":2,\"ac\":3,\"acd\":4,\"b\\u00e9\":5,\"b\":6,"
+        "\"\\\"q\":7,\"q\":8}";
+
+    good = 1;
+
+    for (n = 4; n <= 5; n++) {
+        for (k = 0; k < n; k++) {
+            m[k].name = name[k];
+            sk[k].name = name[k];
+        }
+
+        if (sluice_json_scan((const uint8_t *) s, strlen(s), m, n, &open,
+                             &err)
+            != 0
+            || sluice_json_skim((const uint8_t *) s, strlen(s), sk, n) != 0)
+        {
+            good = 0;
+            break;
+        }
+
+        for (k = 0; k < n; k++) {
+            j = m[k].start;
+
+            if (m[k].type != SLUICE_JSON_NUMBER || m[k].end != j + 1
+                || s[j] != want[k] || sk[k].type != m[k].type
+                || sk[k].start != j || sk[k].end != m[k].end
+                || sk[k].key_start != m[k].key_start)
+            {
+                good = 0;
+            }
+        }
+    }
+
+    ok(good, "empty, one-byte, prefix, escaped and quoted names found by "
+       "the scanner and the skimmer");
+
+    ok(scan("{\"\":1,\"\":2}", m, 5) != 0
+       && scan("{\"a\":1,\"\\u0061\":2}", m, 5) != 0
+       && scan("{\"\\\"q\":1,\"\\u0022q\":2}", m, 5) != 0,
+       "their duplicates refused, escaped or not");
+}
+
 static void
 test_invalid(void)
 {
@@ -204,6 +263,18 @@ test_fixtures(const char *dir)
 
 
 /*
+ * The members the oracle checks ask for: a one-byte name and a prefix of
+ * another test the scanner's first-bytes filter (an empty name turns its
+ * second byte off: test_names).
+ */
+#define ORACLE_NAMES  7
+
+static const char  *oracle_names[ORACLE_NAMES] = {
+    "model", "stream", "stream_options", "messages", "m\u00e9", "a", "mod"
+};
+
+
+/*
  * The scanner against the oracle (json_ref.c, the scanner before the
  * SIMD work): same verdict, same error offset and reason, same open
  * offset and member spans.  Returns 1 when they differ.
@@ -214,23 +285,19 @@ oracle_differs(const uint8_t *p, size_t len)
     int                   a, b;
     size_t                k, oa, ob;
     sluice_json_error_t   ea, eb;
-    sluice_json_member_t  ma[5], mb[5];
+    sluice_json_member_t  ma[ORACLE_NAMES], mb[ORACLE_NAMES];
 
-    static const char    *names[] = {
-        "model", "stream", "stream_options", "messages", "m\u00e9"
-    };
-
-    for (k = 0; k < 5; k++) {
-        ma[k].name = names[k];
-        mb[k].name = names[k];
+    for (k = 0; k < ORACLE_NAMES; k++) {
+        ma[k].name = oracle_names[k];
+        mb[k].name = oracle_names[k];
     }
 
     oa = ob = 0;
     ea.offset = eb.offset = 0;
     ea.reason = eb.reason = NULL;
 
-    a = sluice_json_scan(p, len, ma, 5, &oa, &ea);
-    b = sluice_jref_scan(p, len, mb, 5, &ob, &eb);
+    a = sluice_json_scan(p, len, ma, ORACLE_NAMES, &oa, &ea);
+    b = sluice_jref_scan(p, len, mb, ORACLE_NAMES, &ob, &eb);
 
     if (a != b) {
         return 1;
@@ -244,7 +311,7 @@ oracle_differs(const uint8_t *p, size_t len)
         return 1;
     }
 
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < ORACLE_NAMES; k++) {
         if (ma[k].type != mb[k].type
             || (ma[k].type != SLUICE_JSON_NONE
                 && (ma[k].start != mb[k].start || ma[k].end != mb[k].end
@@ -269,19 +336,15 @@ skim_differs(const uint8_t *p, size_t len)
     int                   a, b;
     size_t                k, o;
     sluice_json_error_t   e;
-    sluice_json_member_t  ma[5], mb[5];
+    sluice_json_member_t  ma[ORACLE_NAMES], mb[ORACLE_NAMES];
 
-    static const char    *names[] = {
-        "model", "stream", "stream_options", "messages", "m\u00e9"
-    };
-
-    for (k = 0; k < 5; k++) {
-        ma[k].name = names[k];
-        mb[k].name = names[k];
+    for (k = 0; k < ORACLE_NAMES; k++) {
+        ma[k].name = oracle_names[k];
+        mb[k].name = oracle_names[k];
     }
 
-    a = sluice_json_scan(p, len, ma, 5, &o, &e);
-    b = sluice_json_skim(p, len, mb, 5);
+    a = sluice_json_scan(p, len, ma, ORACLE_NAMES, &o, &e);
+    b = sluice_json_skim(p, len, mb, ORACLE_NAMES);
 
     if (a != 0) {
         return 0;
@@ -291,7 +354,7 @@ skim_differs(const uint8_t *p, size_t len)
         return 1;
     }
 
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < ORACLE_NAMES; k++) {
         if (ma[k].type != mb[k].type
             || (ma[k].type != SLUICE_JSON_NONE
                 && (ma[k].start != mb[k].start || ma[k].end != mb[k].end
@@ -632,6 +695,7 @@ int
 main(int argc, char **argv)
 {
     test_members();
+    test_names();
     test_invalid();
     test_decode();
     test_blocks();
