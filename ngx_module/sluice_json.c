@@ -11,47 +11,85 @@
 #endif
 
 
+/*
+ * The text and where an error was found; the scanning functions keep
+ * their offset in a local and return the next one, 0 for an error (no
+ * token ends at offset 0), so the hot state stays in registers.
+ */
 typedef struct {
     const uint8_t         *p;
     size_t                 len;
-    size_t                 i;
+    size_t                 i;       /* where the error was found */
     const char            *reason;
-    unsigned               esc;     /* the last string held a backslash */
 } sluice_json_cur_t;
 
 
-/* names longer lists than this get their lengths measured per key */
-#define SLUICE_JSON_NAMES  16
-
-
-/* the wanted names' lengths, measured once per scan */
+/* a top-level key: offset of its opening quote, length with the quotes */
 typedef struct {
-    size_t                 len[SLUICE_JSON_NAMES];
-    uint64_t               lens;    /* bit l: a name is l bytes long */
-    unsigned               any;     /* lens does not tell (long names) */
+    size_t                 start;
+    size_t                 len;
+    unsigned               esc;     /* it holds a backslash */
+} sluice_json_key_t;
+
+
+/* the wanted members, and which bytes their names start with */
+typedef struct {
+    sluice_json_member_t  *m;
+    size_t                 n;
+    uint64_t               first;   /* see sluice_json_names */
+    uint64_t               second;
 } sluice_json_names_t;
 
 
-static inline void sluice_json_ws(sluice_json_cur_t *c);
-static void sluice_json_ws_run(sluice_json_cur_t *c);
-static int sluice_json_utf8(sluice_json_cur_t *c);
-/* inlined into its two callers: most strings are short keys and values */
-static inline __attribute__((always_inline)) int sluice_json_string(
-    sluice_json_cur_t *c);
-static int sluice_json_escape_at(sluice_json_cur_t *c);
-static int sluice_json_number(sluice_json_cur_t *c);
-static int sluice_json_literal(sluice_json_cur_t *c, const char *lit,
-    size_t n);
-static int sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t);
-static int sluice_json_key_is(const uint8_t *p, size_t len, unsigned esc,
-    const char *name, size_t nlen);
-static void sluice_json_names(sluice_json_member_t *m, size_t n,
-    sluice_json_names_t *names);
-static int sluice_json_member_done(sluice_json_cur_t *c,
-    sluice_json_member_t *m, size_t n, const sluice_json_names_t *names,
-    size_t key, size_t klen, unsigned esc, size_t start,
-    sluice_json_type_e t);
-static int sluice_json_fail(sluice_json_cur_t *c, const char *reason);
+#define SLUICE_JSON_ALWAYS  static inline __attribute__((always_inline))
+
+
+static size_t sluice_json_fail(sluice_json_cur_t *c, size_t i,
+    const char *reason);
+SLUICE_JSON_ALWAYS size_t sluice_json_ws(const uint8_t *p, size_t i,
+    size_t len);
+static size_t sluice_json_ws_run(const uint8_t *p, size_t i, size_t len);
+static size_t sluice_json_utf8(sluice_json_cur_t *c, size_t i);
+static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
+    size_t len);
+#if defined(__SSE2__)
+SLUICE_JSON_ALWAYS __m128i sluice_json_plain_v(const uint8_t *p);
+SLUICE_JSON_ALWAYS uint64_t sluice_json_special16(const uint8_t *p);
+SLUICE_JSON_ALWAYS uint64_t sluice_json_special64(const uint8_t *p);
+#endif
+static size_t sluice_json_special(sluice_json_cur_t *c, size_t j);
+/* inlined into its callers: most strings are short keys and values */
+SLUICE_JSON_ALWAYS size_t sluice_json_string(sluice_json_cur_t *c,
+    const uint8_t *p, size_t i, size_t len, unsigned *esc);
+static size_t sluice_json_string_run(sluice_json_cur_t *c,
+    const uint8_t *p, size_t i, size_t len, unsigned *esc);
+SLUICE_JSON_ALWAYS size_t sluice_json_step(sluice_json_cur_t *c,
+    const uint8_t *p, size_t j, size_t len, unsigned *esc);
+SLUICE_JSON_ALWAYS size_t sluice_json_utf8_short(const uint8_t *p);
+static size_t sluice_json_escape_at(sluice_json_cur_t *c, size_t i);
+SLUICE_JSON_ALWAYS size_t sluice_json_digits(const uint8_t *p, size_t i,
+    size_t len);
+SLUICE_JSON_ALWAYS size_t sluice_json_number(sluice_json_cur_t *c,
+    const uint8_t *p, size_t i, size_t len);
+static size_t sluice_json_literal(sluice_json_cur_t *c, size_t i,
+    uint8_t b);
+static size_t sluice_json_container(sluice_json_cur_t *c, const uint8_t *p,
+    size_t i, size_t len);
+SLUICE_JSON_ALWAYS size_t sluice_json_value(sluice_json_cur_t *c,
+    const uint8_t *p, size_t i, size_t len, sluice_json_type_e *t);
+static void sluice_json_names(sluice_json_names_t *names,
+    sluice_json_member_t *m, size_t n);
+SLUICE_JSON_ALWAYS int sluice_json_member(sluice_json_cur_t *c,
+    const sluice_json_names_t *names, const sluice_json_key_t *key,
+    size_t start, size_t end, sluice_json_type_e t);
+static sluice_json_member_t *sluice_json_find(
+    const sluice_json_names_t *names, const uint8_t *s, size_t len);
+/* out of line: its buffer would cost every scan a stack guard */
+static __attribute__((noinline)) sluice_json_member_t *
+    sluice_json_find_escaped(const sluice_json_names_t *names,
+    const uint8_t *key, size_t klen);
+SLUICE_JSON_ALWAYS int sluice_json_name_is(const char *name,
+    const uint8_t *s, size_t len);
 
 /*
  * 1 for the bytes a string may hold as they are (printable ASCII but the
@@ -70,12 +108,17 @@ static const uint8_t  sluice_json_escapes[256] = {
     ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
     ['r'] = 1, ['t'] = 1
 };
-static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
-    size_t len);
-#if defined(__SSE2__)
-static unsigned sluice_json_special16(const uint8_t *p);
-#endif
-static size_t sluice_json_special(sluice_json_cur_t *c, size_t j);
+/* the type of a value by its first byte */
+static const uint8_t  sluice_json_types[256] = {
+    ['"'] = SLUICE_JSON_STRING, ['{'] = SLUICE_JSON_OBJECT,
+    ['['] = SLUICE_JSON_ARRAY, ['t'] = SLUICE_JSON_TRUE,
+    ['f'] = SLUICE_JSON_FALSE, ['n'] = SLUICE_JSON_NULL,
+    ['-'] = SLUICE_JSON_NUMBER,
+    ['0'] = SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER,
+    SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER,
+    SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER,
+    SLUICE_JSON_NUMBER
+};
 static size_t sluice_json_skim_string(const uint8_t *p, size_t i,
     size_t len, unsigned *esc);
 static size_t sluice_json_skim_container(const uint8_t *p, size_t i,
@@ -84,36 +127,32 @@ static size_t sluice_json_skim_value(const uint8_t *p, size_t i,
     size_t len, sluice_json_type_e *t);
 
 
-static int
-sluice_json_fail(sluice_json_cur_t *c, const char *reason)
+/* c->i and the reason; returns 0, the failed scanners' result */
+static size_t
+sluice_json_fail(sluice_json_cur_t *c, size_t i, const char *reason)
 {
+    c->i = i;
     c->reason = reason;
-    return -1;
+    return 0;
 }
 
 
 /* mostly compact JSON: one look, and a call only when there is space */
-static inline void
-sluice_json_ws(sluice_json_cur_t *c)
+SLUICE_JSON_ALWAYS size_t
+sluice_json_ws(const uint8_t *p, size_t i, size_t len)
 {
-    if (c->i < c->len && c->p[c->i] > ' ') {
-        return;
+    if (i < len && p[i] <= ' ') {
+        return sluice_json_ws_run(p, i, len);
     }
 
-    sluice_json_ws_run(c);
+    return i;
 }
 
 
-static void
-sluice_json_ws_run(sluice_json_cur_t *c)
+static size_t
+sluice_json_ws_run(const uint8_t *p, size_t i, size_t len)
 {
-    size_t          i, len;
-    const uint8_t  *p;
-
-    p = c->p;
-    len = c->len;
-
-    for (i = c->i; i < len; i++) {
+    for ( /* void */ ; i < len; i++) {
         switch (p[i]) {
         case ' ': case '\t': case '\n': case '\r':
             continue;
@@ -121,30 +160,29 @@ sluice_json_ws_run(sluice_json_cur_t *c)
         break;
     }
 
-    c->i = i;
+    return i;
 }
 
 
-/* one multi-byte UTF-8 sequence at c->i (first byte >= 0x80) */
-static int
-sluice_json_utf8(sluice_json_cur_t *c)
+/* one multi-byte UTF-8 sequence at i (first byte >= 0x80) */
+static size_t
+sluice_json_utf8(sluice_json_cur_t *c, size_t i)
 {
     size_t   n, need;
     uint8_t  b;
 
-    n = sluice_json_utf8_len(c->p + c->i, c->len - c->i);
+    n = sluice_json_utf8_len(c->p + i, c->len - i);
 
     if (n == 0) {
-        b = c->p[c->i];
+        b = c->p[i];
         need = (b >= 0xf0) ? 4 : (b >= 0xe0) ? 3 : 2;
 
-        return sluice_json_fail(c, (b >= 0xc2 && b <= 0xf4
-                                    && c->len - c->i < need)
-                                   ? "truncated UTF-8" : "invalid UTF-8");
+        return sluice_json_fail(c, i, (b >= 0xc2 && b <= 0xf4
+                                       && c->len - i < need)
+                                      ? "truncated UTF-8" : "invalid UTF-8");
     }
 
-    c->i += n;
-    return 0;
+    return i + n;
 }
 
 
@@ -256,31 +294,69 @@ sluice_json_skip_plain(const uint8_t *p, size_t i, size_t len)
 #if defined(__SSE2__)
 
 /*
- * One bit per byte of p[0..15] that a string cannot hold as it is:
- * '"', '\\', or below 0x20 as a signed byte (control characters, and
- * every byte >= 0x80).
+ * 0xff for each byte of p[0..15] a string may hold as it is: above 0x1f
+ * as a signed byte (no control character, nothing >= 0x80), neither
+ * '"' nor '\\'.  Plain rather than special: the and-not takes one
+ * instruction where or-ing the special ones takes two and a negation.
  */
-static unsigned
-sluice_json_special16(const uint8_t *p)
+SLUICE_JSON_ALWAYS __m128i
+sluice_json_plain_v(const uint8_t *p)
 {
-    __m128i  v, m;
+    __m128i  v, q, b;
 
     v = _mm_loadu_si128((const __m128i *) p);
 
-    m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    v = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f));
 
-    return (unsigned) _mm_movemask_epi8(m);
+    return _mm_andnot_si128(q, _mm_andnot_si128(b, v));
+}
+
+
+/* one bit per special byte of p[0..15] */
+SLUICE_JSON_ALWAYS uint64_t
+sluice_json_special16(const uint8_t *p)
+{
+    return (unsigned) _mm_movemask_epi8(sluice_json_plain_v(p)) ^ 0xffff;
+}
+
+
+/*
+ * One bit per special byte of p[0..63]: one test while all four blocks
+ * are plain (long text), the mask built only when one is not.
+ */
+SLUICE_JSON_ALWAYS uint64_t
+sluice_json_special64(const uint8_t *p)
+{
+    __m128i  a, b, c, d;
+
+    a = sluice_json_plain_v(p);
+    b = sluice_json_plain_v(p + 16);
+    c = sluice_json_plain_v(p + 32);
+    d = sluice_json_plain_v(p + 48);
+
+    if (_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(a, b),
+                                        _mm_and_si128(c, d)))
+        == 0xffff)
+    {
+        return 0;
+    }
+
+    return ~((uint64_t) (unsigned) _mm_movemask_epi8(a)
+             | (uint64_t) (unsigned) _mm_movemask_epi8(b) << 16
+             | (uint64_t) (unsigned) _mm_movemask_epi8(c) << 32
+             | (uint64_t) (unsigned) _mm_movemask_epi8(d) << 48);
 }
 
 #endif
 
 
 /*
- * A byte at j that is not a quote and not plain: an escape, a control
- * character or the start of a UTF-8 sequence.  Returns the offset after
- * it, or 0 with the error in c (c->i where it was found).
+ * A byte at j that is neither a quote nor plain, past what the string
+ * loop handles itself: a \u or bad escape, a control character or the
+ * start of a UTF-8 sequence.  Returns the offset after it, or 0 with the
+ * error in c (at j).
  */
 static size_t
 sluice_json_special(sluice_json_cur_t *c, size_t j)
@@ -288,85 +364,130 @@ sluice_json_special(sluice_json_cur_t *c, size_t j)
     uint8_t  b;
 
     b = c->p[j];
-    c->i = j;
 
     if (b == '\\') {
-        c->esc = 1;
-
         if (j + 1 >= c->len) {
-            sluice_json_fail(c, "unterminated string");
-            return 0;
+            return sluice_json_fail(c, j, "unterminated string");
         }
 
-        return sluice_json_escape_at(c) == 0 ? c->i : 0;
+        return sluice_json_escape_at(c, j);
     }
 
     if (b < 0x20) {
-        sluice_json_fail(c, "control character in string");
-        return 0;
+        return sluice_json_fail(c, j, "control character in string");
     }
 
-    return sluice_json_utf8(c) == 0 ? c->i : 0;
+    return sluice_json_utf8(c, j);
 }
 
 
 /*
- * c->i at the opening quote; leaves c->i after the closing quote and
- * c->esc set when the string held an escape.  With SSE2, sixteen bytes
- * are classified at once and every special byte among them is handled
- * from the same mask; the tail goes eight bytes a step.
+ * i at the opening quote; returns the offset after the closing quote
+ * (*esc set when the string held a backslash), or 0 with the error in c.
+ * The common case inline: with SSE2, a short string whose first special
+ * byte is its closing quote.
  */
-static inline __attribute__((always_inline)) int
-sluice_json_string(sluice_json_cur_t *c)
+SLUICE_JSON_ALWAYS size_t
+sluice_json_string(sluice_json_cur_t *c, const uint8_t *p, size_t i,
+    size_t len, unsigned *esc)
 {
-    size_t          i, len;
-    const uint8_t  *p;
 #if defined(__SSE2__)
-    size_t          j, base;
-    unsigned        bits;
-#endif
+    size_t    j;
+    uint64_t  bits;
 
-    p = c->p;
-    len = c->len;
-    i = c->i + 1;
-    c->esc = 0;
+    if (i + 17 <= len) {
+        bits = sluice_json_special16(p + i + 1);
 
-#if defined(__SSE2__)
-    while (i + 16 <= len) {
-        bits = sluice_json_special16(p + i);
-        base = i;
-        i += 16;
-
-        while (bits) {
-            j = base + (size_t) __builtin_ctz(bits);
+        if (bits) {
+            j = i + 1 + (unsigned) __builtin_ctzll(bits);
 
             if (p[j] == '"') {
-                c->i = j + 1;
+                *esc = 0;
+                return j + 1;
+            }
+        }
+    }
+#endif
+
+    return sluice_json_string_run(c, p, i, len, esc);
+}
+
+
+/*
+ * The rest of sluice_json_string.  With SSE2 the first sixteen bytes are
+ * looked at alone, then 64 bytes a step, sixteen near the end of the
+ * text; every special byte of a block is taken from one mask, in order:
+ * an escape or a UTF-8 sequence may run past the block, and the next
+ * block starts after it.  The last bytes go eight a step.
+ */
+static size_t
+sluice_json_string_run(sluice_json_cur_t *c, const uint8_t *p, size_t i,
+    size_t len, unsigned *esc)
+{
+    unsigned  e;
+#if defined(__SSE2__)
+    size_t    j, base, width;
+    uint64_t  bits;
+#endif
+
+    i++;
+    e = 0;
+
+#if defined(__SSE2__)
+    if (i + 16 > len) {
+        goto tail;
+    }
+
+    base = i;
+    width = 16;
+    bits = sluice_json_special16(p + i);
+
+    for ( ;; ) {
+        i = base + width;
+
+        while (bits) {
+            j = base + (unsigned) __builtin_ctzll(bits);
+
+            if (p[j] == '"') {
+                *esc = e;
+                return j + 1;
+            }
+
+            j = sluice_json_step(c, p, j, len, &e);
+            if (j == 0) {
                 return 0;
             }
 
-            if (p[j] == '\\' && j + 1 < len
-                && sluice_json_escapes[p[j + 1]])
-            {
-                c->esc = 1;
-                j += 2;
-
-            } else {
-                j = sluice_json_special(c, j);
-                if (j == 0) {
-                    return -1;
-                }
-            }
-
-            if (j >= base + 16) {
-                /* an escape or a sequence ran into the next block */
+            if (j - base >= width) {
                 i = j;
                 break;
             }
 
-            bits &= ~0u << (j - base);
+            bits &= ~0ULL << (j - base);
+        }
+
+        while (i + 64 <= len) {
+            bits = sluice_json_special64(p + i);
+            if (bits) {
+                break;
+            }
+            i += 64;
+        }
+
+        base = i;
+        width = 64;
+
+        if (i + 64 > len) {
+            if (i + 16 > len) {
+                break;
+            }
+
+            width = 16;
+            bits = sluice_json_special16(p + i);
         }
     }
+
+tail:
 #endif
 
     for ( ;; ) {
@@ -377,75 +498,135 @@ sluice_json_string(sluice_json_cur_t *c)
         }
 
         if (p[i] == '"') {
-            c->i = i + 1;
-            return 0;
+            *esc = e;
+            return i + 1;
         }
 
-        if (p[i] == '\\' && i + 1 < len && sluice_json_escapes[p[i + 1]]) {
-            c->esc = 1;
-            i += 2;
-            continue;
-        }
-
-        i = sluice_json_special(c, i);
+        i = sluice_json_step(c, p, i, len, &e);
         if (i == 0) {
-            return -1;
+            return 0;
         }
     }
 
-    c->i = len;
-    return sluice_json_fail(c, "unterminated string");
+    return sluice_json_fail(c, len, "unterminated string");
 }
 
 
-/* one escape at c->i (a backslash followed by at least one byte) */
-static int
-sluice_json_escape_at(sluice_json_cur_t *c)
+/*
+ * The special byte at j, not a quote: returns the offset after it, or 0
+ * with the error in c.  Two-byte escapes (*esc set) and two- or
+ * three-byte UTF-8 sequences are taken here, the rest by
+ * sluice_json_special.
+ */
+SLUICE_JSON_ALWAYS size_t
+sluice_json_step(sluice_json_cur_t *c, const uint8_t *p, size_t j,
+    size_t len, unsigned *esc)
+{
+    size_t  n;
+
+    if (p[j] == '\\') {
+        *esc = 1;
+
+        if (j + 1 < len && sluice_json_escapes[p[j + 1]]) {
+            return j + 2;
+        }
+
+    } else if (p[j] >= 0xc2 && j + 2 < len) {
+        n = sluice_json_utf8_short(p + j);
+
+        if (n) {
+            return j + n;
+        }
+    }
+
+    return sluice_json_special(c, j);
+}
+
+
+/*
+ * 2 or 3 for a valid two- or three-byte UTF-8 sequence at p (p[0] >=
+ * 0xc2, three bytes readable), else 0: sluice_json_utf8_len decides.
+ * A three-byte one is at least U+0800 and no surrogate; the last byte's
+ * low bits change neither.
+ */
+SLUICE_JSON_ALWAYS size_t
+sluice_json_utf8_short(const uint8_t *p)
+{
+    unsigned  cp;
+
+    if ((p[1] & 0xc0) != 0x80) {
+        return 0;
+    }
+
+    if (p[0] < 0xe0) {
+        return 2;
+    }
+
+    if (p[0] >= 0xf0 || (p[2] & 0xc0) != 0x80) {
+        return 0;
+    }
+
+    cp = (unsigned) (p[0] & 0x0f) << 12 | (unsigned) (p[1] & 0x3f) << 6;
+
+    return (cp >= 0x800 && (cp & 0xf800) != 0xd800) ? 3 : 0;
+}
+
+
+/* one escape at i (a backslash followed by at least one byte) */
+static size_t
+sluice_json_escape_at(sluice_json_cur_t *c, size_t i)
 {
     size_t   k;
     uint8_t  b;
 
-    switch (c->p[c->i + 1]) {
+    switch (c->p[i + 1]) {
 
     case '"': case '\\': case '/': case 'b': case 'f': case 'n':
     case 'r': case 't':
-        c->i += 2;
-        return 0;
+        return i + 2;
 
     case 'u':
-        if (c->i + 6 > c->len) {
-            return sluice_json_fail(c, "truncated escape");
+        if (i + 6 > c->len) {
+            return sluice_json_fail(c, i, "truncated escape");
         }
 
         for (k = 2; k < 6; k++) {
-            b = c->p[c->i + k];
+            b = c->p[i + k];
             if (!((b >= '0' && b <= '9') || ((b | 0x20) >= 'a'
                   && (b | 0x20) <= 'f')))
             {
-                return sluice_json_fail(c, "invalid \\u escape");
+                return sluice_json_fail(c, i, "invalid \\u escape");
             }
         }
 
-        c->i += 6;
-        return 0;
+        return i + 6;
 
     default:
-        return sluice_json_fail(c, "invalid escape");
+        return sluice_json_fail(c, i, "invalid escape");
     }
 }
 
 
-static int
-sluice_json_number(sluice_json_cur_t *c)
+/* the offset after the run of digits at i */
+SLUICE_JSON_ALWAYS size_t
+sluice_json_digits(const uint8_t *p, size_t i, size_t len)
 {
-    size_t          i, len, digits;
-    const uint8_t  *p;
+    while (i < len && (unsigned) (p[i] - '0') < 10) {
+        i++;
+    }
 
-    p = c->p;
-    len = c->len;
-    i = c->i;
+    return i;
+}
 
-    if (i < len && p[i] == '-') {
+
+/* i at '-' or a digit */
+SLUICE_JSON_ALWAYS size_t
+sluice_json_number(sluice_json_cur_t *c, const uint8_t *p, size_t i,
+    size_t len)
+{
+    size_t  d;
+
+    if (p[i] == '-') {
         i++;
     }
 
@@ -453,20 +634,17 @@ sluice_json_number(sluice_json_cur_t *c)
         i++;
 
     } else {
-        for (digits = 0; i < len && p[i] >= '0' && p[i] <= '9'; digits++) {
-            i++;
-        }
-        if (digits == 0) {
+        d = i;
+        i = sluice_json_digits(p, i, len);
+        if (i == d) {
             goto invalid;
         }
     }
 
     if (i < len && p[i] == '.') {
-        i++;
-        for (digits = 0; i < len && p[i] >= '0' && p[i] <= '9'; digits++) {
-            i++;
-        }
-        if (digits == 0) {
+        d = ++i;
+        i = sluice_json_digits(p, i, len);
+        if (i == d) {
             goto invalid;
         }
     }
@@ -476,273 +654,200 @@ sluice_json_number(sluice_json_cur_t *c)
         if (i < len && (p[i] == '+' || p[i] == '-')) {
             i++;
         }
-        for (digits = 0; i < len && p[i] >= '0' && p[i] <= '9'; digits++) {
-            i++;
-        }
-        if (digits == 0) {
+
+        d = i;
+        i = sluice_json_digits(p, i, len);
+        if (i == d) {
             goto invalid;
         }
     }
 
-    c->i = i;
-    return 0;
+    return i;
 
 invalid:
 
-    c->i = i;
-    return sluice_json_fail(c, "invalid number");
+    return sluice_json_fail(c, i, "invalid number");
 }
 
 
-static int
-sluice_json_literal(sluice_json_cur_t *c, const char *lit, size_t n)
+/* i at 't', 'f' or 'n' (b) */
+static size_t
+sluice_json_literal(sluice_json_cur_t *c, size_t i, uint8_t b)
 {
-    if (c->len - c->i < n || memcmp(c->p + c->i, lit, n) != 0) {
-        return sluice_json_fail(c, "invalid literal");
+    size_t       n;
+    const char  *lit;
+
+    lit = (b == 't') ? "true" : (b == 'f') ? "false" : "null";
+    n = (b == 'f') ? 5 : 4;
+
+    if (c->len - i < n || memcmp(c->p + i, lit, n) != 0) {
+        return sluice_json_fail(c, i, "invalid literal");
     }
 
-    c->i += n;
-    return 0;
+    return i + n;
 }
 
 
 /*
- * Scans one value of any type, iteratively: stack holds one bit per open
- * container (1 object, 0 array).
+ * A container value at i ('{' or '['), iteratively: close[] holds the
+ * closing bracket of each open container.  Returns the offset after its
+ * end, or 0 with the error in c.  The states:
+ *
+ *   open   p[i] opens a container (depth limited)
+ *   key    an object key expected (after '{' or an object's ',')
+ *   value  a value expected (after ':', '[' or an array's ',')
+ *   after  a value complete: ',' or the container's end, or the end of
+ *          the outermost one
  */
-static int
-sluice_json_value(sluice_json_cur_t *c, sluice_json_type_e *t)
+static size_t
+sluice_json_container(sluice_json_cur_t *c, const uint8_t *p, size_t i,
+    size_t len)
 {
-    uint8_t   stack[SLUICE_JSON_MAX_DEPTH / 8];
     size_t    depth;
-    int       obj, need_value;
-    uint8_t   b;
-
-    b = (c->i < c->len) ? c->p[c->i] : 0;
-
-    /* the common scalars at the top, without the container machinery */
-    if (b == '"') {
-        *t = SLUICE_JSON_STRING;
-        return sluice_json_string(c);
-    }
-
-    if (b == '-' || (b >= '0' && b <= '9')) {
-        *t = SLUICE_JSON_NUMBER;
-        return sluice_json_number(c);
-    }
+    uint8_t   b, close[SLUICE_JSON_MAX_DEPTH];
+    unsigned  esc;
 
     depth = 0;
-    need_value = 1;
-    *t = SLUICE_JSON_NONE;
+    b = p[i];
 
-    for ( ;; ) {
-        sluice_json_ws(c);
+open:
 
-        if (c->i >= c->len) {
-            return sluice_json_fail(c, "unexpected end of input");
-        }
-
-        b = c->p[c->i];
-
-        if (need_value) {
-            if (b == '{' || b == '[') {
-                if (depth == SLUICE_JSON_MAX_DEPTH) {
-                    return sluice_json_fail(c, "nesting too deep");
-                }
-                if (depth == 0) {
-                    *t = (b == '{') ? SLUICE_JSON_OBJECT : SLUICE_JSON_ARRAY;
-                }
-                obj = (b == '{');
-                stack[depth / 8] = (uint8_t) ((stack[depth / 8]
-                                   & ~(1u << (depth % 8)))
-                                   | ((unsigned) obj << (depth % 8)));
-                depth++;
-                c->i++;
-                sluice_json_ws(c);
-                if (c->i < c->len && c->p[c->i] == (obj ? '}' : ']')) {
-                    c->i++;
-                    depth--;
-                    need_value = 0;
-                    goto after_value;
-                }
-                if (obj) {
-                    goto object_key;
-                }
-                continue;
-            }
-
-            if (depth == 0) {
-                *t = (b == 't') ? SLUICE_JSON_TRUE
-                     : (b == 'f') ? SLUICE_JSON_FALSE
-                     : (b == 'n') ? SLUICE_JSON_NULL
-                     : SLUICE_JSON_NUMBER;
-            }
-
-            if (b == '"') {
-                if (sluice_json_string(c) != 0) {
-                    return -1;
-                }
-            } else if (b == 't') {
-                if (sluice_json_literal(c, "true", 4) != 0) {
-                    return -1;
-                }
-            } else if (b == 'f') {
-                if (sluice_json_literal(c, "false", 5) != 0) {
-                    return -1;
-                }
-            } else if (b == 'n') {
-                if (sluice_json_literal(c, "null", 4) != 0) {
-                    return -1;
-                }
-            } else if (b == '-' || (b >= '0' && b <= '9')) {
-                if (sluice_json_number(c) != 0) {
-                    return -1;
-                }
-            } else {
-                return sluice_json_fail(c, "unexpected character");
-            }
-
-            need_value = 0;
-
-        after_value:
-
-            if (depth == 0) {
-                return 0;
-            }
-            continue;
-        }
-
-        obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
-
-        if (b == (obj ? '}' : ']')) {
-            c->i++;
-            depth--;
-            goto after_value;
-        }
-
-        if (b != ',') {
-            return sluice_json_fail(c, "expected ',' or end of container");
-        }
-
-        c->i++;
-
-        if (!obj) {
-            need_value = 1;
-            continue;
-        }
-
-    object_key:
-
-        sluice_json_ws(c);
-
-        if (c->i >= c->len || c->p[c->i] != '"') {
-            return sluice_json_fail(c, "expected object key");
-        }
-
-        if (sluice_json_string(c) != 0) {
-            return -1;
-        }
-
-        sluice_json_ws(c);
-
-        if (c->i >= c->len || c->p[c->i] != ':') {
-            return sluice_json_fail(c, "expected ':'");
-        }
-
-        c->i++;
-        need_value = 1;
-    }
-}
-
-
-/* key span includes the quotes; escaped keys are decoded to compare */
-static int
-sluice_json_key_is(const uint8_t *p, size_t len, unsigned esc,
-    const char *name, size_t nlen)
-{
-    uint8_t  buf[64];
-    ssize_t  n;
-
-    if (!esc) {
-        return len - 2 == nlen && (nlen == 0 || p[1] == (uint8_t) name[0])
-               && memcmp(p + 1, name, nlen) == 0;
+    if (depth == SLUICE_JSON_MAX_DEPTH) {
+        return sluice_json_fail(c, i, "nesting too deep");
     }
 
-    n = sluice_json_string_decode(p, len, buf, sizeof(buf));
+    /* '{' + 2 is '}', '[' + 2 is ']' */
+    close[depth++] = (uint8_t) (b + 2);
+    i = sluice_json_ws(p, i + 1, len);
 
-    return n >= 0 && (size_t) n == nlen && memcmp(buf, name, nlen) == 0;
-}
-
-
-/* every member NONE; the names' lengths */
-static void
-sluice_json_names(sluice_json_member_t *m, size_t n,
-    sluice_json_names_t *names)
-{
-    size_t  k, l;
-
-    names->lens = 0;
-    names->any = (n > SLUICE_JSON_NAMES);
-
-    for (k = 0; k < n; k++) {
-        m[k].type = SLUICE_JSON_NONE;
-
-        if (k < SLUICE_JSON_NAMES) {
-            l = strlen(m[k].name);
-            names->len[k] = l;
-
-            if (l < 64) {
-                names->lens |= (uint64_t) 1 << l;
-
-            } else {
-                names->any = 1;
-            }
-        }
+    if (i < len && p[i] == b + 2) {
+        i++;
+        depth--;
+        goto after;
     }
-}
 
+    if (b == '[') {
+        goto value;
+    }
 
-static int
-sluice_json_member_done(sluice_json_cur_t *c, sluice_json_member_t *m,
-    size_t n, const sluice_json_names_t *names, size_t key, size_t klen,
-    unsigned esc, size_t start, sluice_json_type_e t)
-{
-    size_t  k, l;
+key:
 
-    /* a plain key whose length no name has: not wanted */
-    l = klen - 2;
+    i = sluice_json_ws(p, i, len);
 
-    if (!esc && !names->any
-        && (l >= 64 || ((names->lens >> l) & 1) == 0))
-    {
+    if (i >= len || p[i] != '"') {
+        return sluice_json_fail(c, i, "expected object key");
+    }
+
+    i = sluice_json_string(c, p, i, len, &esc);
+
+    if (i == 0) {
         return 0;
     }
 
-    for (k = 0; k < n; k++) {
-        l = (k < SLUICE_JSON_NAMES) ? names->len[k] : strlen(m[k].name);
+    i = sluice_json_ws(p, i, len);
 
-        /* a plain key: the length and the first byte first */
-        if (!esc && (l != klen - 2 || (l && c->p[key + 1] != m[k].name[0])))
-        {
-            continue;
-        }
+    if (i >= len || p[i] != ':') {
+        return sluice_json_fail(c, i, "expected ':'");
+    }
 
-        if (!sluice_json_key_is(c->p + key, klen, esc, m[k].name, l)) {
-            continue;
-        }
+    i++;
 
-        if (m[k].type != SLUICE_JSON_NONE) {
-            return sluice_json_fail(c, "duplicate member");
-        }
+value:
 
-        m[k].type = t;
-        m[k].key_start = key;
-        m[k].start = start;
-        m[k].end = c->i;
+    i = sluice_json_ws(p, i, len);
+
+    if (i >= len) {
+        return sluice_json_fail(c, i, "unexpected end of input");
+    }
+
+    b = p[i];
+
+    /* by frequency; a switch compiles to a tree of compares here */
+    if (b == '"') {
+        i = sluice_json_string(c, p, i, len, &esc);
+
+    } else if (b == '{' || b == '[') {
+        goto open;
+
+    } else if (b == '-' || (unsigned) (b - '0') < 10) {
+        i = sluice_json_number(c, p, i, len);
+
+    } else if (b == 't' || b == 'f' || b == 'n') {
+        i = sluice_json_literal(c, i, b);
+
+    } else {
+        return sluice_json_fail(c, i, "unexpected character");
+    }
+
+    if (i == 0) {
         return 0;
     }
 
-    return 0;
+after:
+
+    if (depth == 0) {
+        return i;
+    }
+
+    i = sluice_json_ws(p, i, len);
+
+    if (i < len && p[i] == close[depth - 1]) {
+        i++;
+        depth--;
+        goto after;
+    }
+
+    if (i < len && p[i] == ',') {
+        i++;
+
+        if (close[depth - 1] == '}') {
+            goto key;
+        }
+
+        goto value;
+    }
+
+    return sluice_json_fail(c, i, (i >= len) ? "unexpected end of input"
+                                  : "expected ',' or end of container");
+}
+
+
+/* one member's value at i: its type, the offset after it or 0 */
+SLUICE_JSON_ALWAYS size_t
+sluice_json_value(sluice_json_cur_t *c, const uint8_t *p, size_t i,
+    size_t len, sluice_json_type_e *t)
+{
+    uint8_t   b;
+    unsigned  esc;
+
+    if (i >= len) {
+        return sluice_json_fail(c, i, "unexpected end of input");
+    }
+
+    b = p[i];
+    *t = sluice_json_types[b];
+
+    switch (b) {
+
+    case '"':
+        return sluice_json_string(c, p, i, len, &esc);
+
+    case '{':
+    case '[':
+        return sluice_json_container(c, p, i, len);
+
+    case 't':
+    case 'f':
+    case 'n':
+        return sluice_json_literal(c, i, b);
+
+    case '-': case '0': case '1': case '2': case '3': case '4': case '5':
+    case '6': case '7': case '8': case '9':
+        return sluice_json_number(c, p, i, len);
+
+    default:
+        return sluice_json_fail(c, i, "unexpected character");
+    }
 }
 
 
@@ -750,9 +855,9 @@ int
 sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
     size_t n, size_t *open, sluice_json_error_t *err)
 {
-    size_t               k, key, start;
-    unsigned             esc;
+    size_t               i, start;
     sluice_json_cur_t    c;
+    sluice_json_key_t    key;
     sluice_json_type_e   t;
     sluice_json_names_t  names;
 
@@ -760,83 +865,78 @@ sluice_json_scan(const uint8_t *p, size_t len, sluice_json_member_t *members,
     c.len = len;
     c.i = 0;
     c.reason = NULL;
-    c.esc = 0;
 
-    sluice_json_names(members, n, &names);
+    sluice_json_names(&names, members, n);
 
-    sluice_json_ws(&c);
+    i = sluice_json_ws(p, 0, len);
 
-    if (c.i >= len || p[c.i] != '{') {
-        sluice_json_fail(&c, "top level is not an object");
+    if (i >= len || p[i] != '{') {
+        sluice_json_fail(&c, i, "top level is not an object");
         goto failed;
     }
 
-    c.i++;
-    *open = c.i;
-    sluice_json_ws(&c);
+    *open = ++i;
+    i = sluice_json_ws(p, i, len);
 
-    if (c.i < len && p[c.i] == '}') {
-        c.i++;
+    if (i < len && p[i] == '}') {
+        i++;
         goto done;
     }
 
     for ( ;; ) {
-        sluice_json_ws(&c);
+        i = sluice_json_ws(p, i, len);
 
-        if (c.i >= len || p[c.i] != '"') {
-            sluice_json_fail(&c, "expected object key");
+        if (i >= len || p[i] != '"') {
+            sluice_json_fail(&c, i, "expected object key");
             goto failed;
         }
 
-        key = c.i;
+        key.start = i;
+        i = sluice_json_string(&c, p, i, len, &key.esc);
 
-        if (sluice_json_string(&c) != 0) {
+        if (i == 0) {
             goto failed;
         }
 
-        k = c.i - key;
-        esc = c.esc;
-        sluice_json_ws(&c);
+        key.len = i - key.start;
+        i = sluice_json_ws(p, i, len);
 
-        if (c.i >= len || p[c.i] != ':') {
-            sluice_json_fail(&c, "expected ':'");
+        if (i >= len || p[i] != ':') {
+            sluice_json_fail(&c, i, "expected ':'");
             goto failed;
         }
 
-        c.i++;
-        sluice_json_ws(&c);
-        start = c.i;
+        start = sluice_json_ws(p, i + 1, len);
+        i = sluice_json_value(&c, p, start, len, &t);
 
-        if (sluice_json_value(&c, &t) != 0
-            || sluice_json_member_done(&c, members, n, &names, key, k, esc,
-                                       start, t)
-               != 0)
+        if (i == 0
+            || sluice_json_member(&c, &names, &key, start, i, t) != 0)
         {
             goto failed;
         }
 
-        sluice_json_ws(&c);
+        i = sluice_json_ws(p, i, len);
 
-        if (c.i < len && p[c.i] == ',') {
-            c.i++;
+        if (i < len && p[i] == ',') {
+            i++;
             continue;
         }
 
-        if (c.i < len && p[c.i] == '}') {
-            c.i++;
+        if (i < len && p[i] == '}') {
+            i++;
             break;
         }
 
-        sluice_json_fail(&c, "expected ',' or '}'");
+        sluice_json_fail(&c, i, "expected ',' or '}'");
         goto failed;
     }
 
 done:
 
-    sluice_json_ws(&c);
+    i = sluice_json_ws(p, i, len);
 
-    if (c.i != len) {
-        sluice_json_fail(&c, "trailing data after the object");
+    if (i != len) {
+        sluice_json_fail(&c, i, "trailing data after the object");
         goto failed;
     }
 
@@ -847,6 +947,141 @@ failed:
     err->offset = c.i;
     err->reason = c.reason;
     return -1;
+}
+
+
+/*
+ * Every member NONE; the names' first two bytes: bit (b & 63) for each
+ * byte b, the quote's for a name's end (what follows the last byte of a
+ * plain key).  A key is always followed by ':', so its first two bytes
+ * and the one after them can be read.
+ */
+static void
+sluice_json_names(sluice_json_names_t *names, sluice_json_member_t *m,
+    size_t n)
+{
+    size_t       k;
+    const char  *name;
+
+    names->m = m;
+    names->n = n;
+    names->first = 0;
+    names->second = 0;
+
+    for (k = 0; k < n; k++) {
+        m[k].type = SLUICE_JSON_NONE;
+        name = m[k].name;
+
+        if (name[0] == '\0') {
+            names->first |= (uint64_t) 1 << ('"' & 63);
+            names->second = ~(uint64_t) 0;
+            continue;
+        }
+
+        names->first |= (uint64_t) 1 << (name[0] & 63);
+        names->second |= (uint64_t) 1 << ((name[1] ? name[1] : '"') & 63);
+    }
+}
+
+
+/*
+ * A top-level member ending at end: reported when wanted, once.  Most
+ * keys are plain and start with two bytes no wanted name starts with.
+ */
+SLUICE_JSON_ALWAYS int
+sluice_json_member(sluice_json_cur_t *c, const sluice_json_names_t *names,
+    const sluice_json_key_t *key, size_t start, size_t end,
+    sluice_json_type_e t)
+{
+    const uint8_t         *k;
+    sluice_json_member_t  *m;
+
+    k = c->p + key->start + 1;
+
+    if (key->esc) {
+        m = sluice_json_find_escaped(names, k - 1, key->len);
+
+    } else if ((names->first >> (k[0] & 63)) & (names->second >> (k[1] & 63))
+               & 1)
+    {
+        m = sluice_json_find(names, k, key->len - 2);
+
+    } else {
+        return 0;
+    }
+
+    if (m == NULL) {
+        return 0;
+    }
+
+    if (m->type != SLUICE_JSON_NONE) {
+        sluice_json_fail(c, end, "duplicate member");
+        return -1;
+    }
+
+    m->type = t;
+    m->key_start = key->start;
+    m->start = start;
+    m->end = end;
+
+    return 0;
+}
+
+
+/* the first wanted member named s[0..len) */
+static sluice_json_member_t *
+sluice_json_find(const sluice_json_names_t *names, const uint8_t *s,
+    size_t len)
+{
+    size_t                 k;
+    uint8_t                b;
+    const char            *name;
+
+    b = len ? s[0] : 0;
+
+    for (k = 0; k < names->n; k++) {
+        name = names->m[k].name;
+
+        if ((uint8_t) name[0] == b && sluice_json_name_is(name, s, len)) {
+            return &names->m[k];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* an escaped key (its span with the quotes) is decoded to be compared */
+static __attribute__((noinline)) sluice_json_member_t *
+sluice_json_find_escaped(const sluice_json_names_t *names,
+    const uint8_t *key, size_t klen)
+{
+    ssize_t  len;
+    uint8_t  buf[64];
+
+    len = sluice_json_string_decode(key, klen, buf, sizeof(buf));
+
+    if (len < 0) {
+        return NULL;
+    }
+
+    return sluice_json_find(names, buf, (size_t) len);
+}
+
+
+/* name (NUL-terminated) is exactly s[0..len) */
+SLUICE_JSON_ALWAYS int
+sluice_json_name_is(const char *name, const uint8_t *s, size_t len)
+{
+    size_t  k;
+
+    for (k = 0; k < len; k++) {
+        if (name[k] == '\0' || (uint8_t) name[k] != s[k]) {
+            return 0;
+        }
+    }
+
+    return name[len] == '\0';
 }
 
 
@@ -1019,9 +1254,9 @@ int
 sluice_json_skim(const uint8_t *p, size_t len, sluice_json_member_t *members,
     size_t n)
 {
-    size_t               k, key, start;
-    unsigned             esc;
+    size_t               i, start;
     sluice_json_cur_t    c;
+    sluice_json_key_t    key;
     sluice_json_type_e   t;
     sluice_json_names_t  names;
 
@@ -1030,76 +1265,73 @@ sluice_json_skim(const uint8_t *p, size_t len, sluice_json_member_t *members,
     c.i = 0;
     c.reason = NULL;
 
-    sluice_json_names(members, n, &names);
+    sluice_json_names(&names, members, n);
 
-    sluice_json_ws(&c);
+    i = sluice_json_ws(p, 0, len);
 
-    if (c.i >= len || p[c.i] != '{') {
+    if (i >= len || p[i] != '{') {
         return -1;
     }
 
-    c.i++;
+    i++;
 
     for ( ;; ) {
-        sluice_json_ws(&c);
+        i = sluice_json_ws(p, i, len);
 
-        if (c.i >= len) {
+        if (i >= len) {
             return -1;
         }
 
-        if (p[c.i] == '}') {
+        if (p[i] == '}') {
             return 0;
         }
 
-        if (p[c.i] != '"') {
+        if (p[i] != '"') {
             return -1;
         }
 
-        key = c.i;
-        c.i = sluice_json_skim_string(p, c.i, len, &esc);
+        key.start = i;
+        i = sluice_json_skim_string(p, i, len, &key.esc);
 
-        if (c.i == 0) {
+        if (i == 0) {
             return -1;
         }
 
         /* an escaped key is decoded to be compared: it must be valid */
-        if (esc) {
-            c.i = key;
+        if (key.esc) {
+            i = sluice_json_string(&c, p, key.start, len, &key.esc);
 
-            if (sluice_json_string(&c) != 0) {
+            if (i == 0) {
                 return -1;
             }
         }
 
-        k = c.i - key;
-        sluice_json_ws(&c);
+        key.len = i - key.start;
+        i = sluice_json_ws(p, i, len);
 
-        if (c.i >= len || p[c.i] != ':') {
+        if (i >= len || p[i] != ':') {
             return -1;
         }
 
-        c.i++;
-        sluice_json_ws(&c);
+        i = sluice_json_ws(p, i + 1, len);
 
-        if (c.i >= len) {
+        if (i >= len) {
             return -1;
         }
 
-        start = c.i;
-        c.i = sluice_json_skim_value(p, c.i, len, &t);
+        start = i;
+        i = sluice_json_skim_value(p, i, len, &t);
 
-        if (c.i == 0
-            || sluice_json_member_done(&c, members, n, &names, key, k, esc,
-                                       start, t)
-               != 0)
+        if (i == 0
+            || sluice_json_member(&c, &names, &key, start, i, t) != 0)
         {
             return -1;
         }
 
-        sluice_json_ws(&c);
+        i = sluice_json_ws(p, i, len);
 
-        if (c.i < len && p[c.i] == ',') {
-            c.i++;
+        if (i < len && p[i] == ',') {
+            i++;
         }
     }
 }

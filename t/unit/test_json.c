@@ -56,6 +56,65 @@ test_members(void)
 }
 
 
+/*
+ * Names the scanner's first-bytes filter must not lose: empty (which
+ * turns the second byte's filter off), one byte, a prefix of another,
+ * non-ASCII, a quote; with and without the empty one.
+ */
+static void
+test_names(void)
+{
+    int                   good;
+    size_t                k, j, n, open;
+    const char           *s;
+    sluice_json_error_t   err;
+    sluice_json_member_t  m[5], sk[5];
+
+    static const char    *name[] = { "a", "ac", "b\xc3\xa9", "\"q", "" };
+    static const char     want[] = { '2', '3', '5', '7', '1' };
+
+    s = "{\"x\":0,\"\":1,\"a\":2,\"ac\":3,\"acd\":4,\"b\\u00e9\":5,\"b\":6,"
+        "\"\\\"q\":7,\"q\":8}";
+
+    good = 1;
+
+    for (n = 4; n <= 5; n++) {
+        for (k = 0; k < n; k++) {
+            m[k].name = name[k];
+            sk[k].name = name[k];
+        }
+
+        if (sluice_json_scan((const uint8_t *) s, strlen(s), m, n, &open,
+                             &err)
+            != 0
+            || sluice_json_skim((const uint8_t *) s, strlen(s), sk, n) != 0)
+        {
+            good = 0;
+            break;
+        }
+
+        for (k = 0; k < n; k++) {
+            j = m[k].start;
+
+            if (m[k].type != SLUICE_JSON_NUMBER || m[k].end != j + 1
+                || s[j] != want[k] || sk[k].type != m[k].type
+                || sk[k].start != j || sk[k].end != m[k].end
+                || sk[k].key_start != m[k].key_start)
+            {
+                good = 0;
+            }
+        }
+    }
+
+    ok(good, "empty, one-byte, prefix, escaped and quoted names found by "
+       "the scanner and the skimmer");
+
+    ok(scan("{\"\":1,\"\":2}", m, 5) != 0
+       && scan("{\"a\":1,\"\\u0061\":2}", m, 5) != 0
+       && scan("{\"\\\"q\":1,\"\\u0022q\":2}", m, 5) != 0,
+       "their duplicates refused, escaped or not");
+}
+
 static void
 test_invalid(void)
 {
@@ -204,6 +263,18 @@ test_fixtures(const char *dir)
 
 
 /*
+ * The members the oracle checks ask for: a one-byte name and a prefix of
+ * another test the scanner's first-bytes filter (an empty name turns its
+ * second byte off: test_names).
+ */
+#define ORACLE_NAMES  7
+
+static const char  *oracle_names[ORACLE_NAMES] = {
+    "model", "stream", "stream_options", "messages", "m\u00e9", "a", "mod"
+};
+
+
+/*
  * The scanner against the oracle (json_ref.c, the scanner before the
  * SIMD work): same verdict, same error offset and reason, same open
  * offset and member spans.  Returns 1 when they differ.
@@ -214,23 +285,19 @@ oracle_differs(const uint8_t *p, size_t len)
     int                   a, b;
     size_t                k, oa, ob;
     sluice_json_error_t   ea, eb;
-    sluice_json_member_t  ma[5], mb[5];
+    sluice_json_member_t  ma[ORACLE_NAMES], mb[ORACLE_NAMES];
 
-    static const char    *names[] = {
-        "model", "stream", "stream_options", "messages", "m\u00e9"
-    };
-
-    for (k = 0; k < 5; k++) {
-        ma[k].name = names[k];
-        mb[k].name = names[k];
+    for (k = 0; k < ORACLE_NAMES; k++) {
+        ma[k].name = oracle_names[k];
+        mb[k].name = oracle_names[k];
     }
 
     oa = ob = 0;
     ea.offset = eb.offset = 0;
     ea.reason = eb.reason = NULL;
 
-    a = sluice_json_scan(p, len, ma, 5, &oa, &ea);
-    b = sluice_jref_scan(p, len, mb, 5, &ob, &eb);
+    a = sluice_json_scan(p, len, ma, ORACLE_NAMES, &oa, &ea);
+    b = sluice_jref_scan(p, len, mb, ORACLE_NAMES, &ob, &eb);
 
     if (a != b) {
         return 1;
@@ -244,7 +311,7 @@ oracle_differs(const uint8_t *p, size_t len)
         return 1;
     }
 
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < ORACLE_NAMES; k++) {
         if (ma[k].type != mb[k].type
             || (ma[k].type != SLUICE_JSON_NONE
                 && (ma[k].start != mb[k].start || ma[k].end != mb[k].end
@@ -269,19 +336,15 @@ skim_differs(const uint8_t *p, size_t len)
     int                   a, b;
     size_t                k, o;
     sluice_json_error_t   e;
-    sluice_json_member_t  ma[5], mb[5];
+    sluice_json_member_t  ma[ORACLE_NAMES], mb[ORACLE_NAMES];
 
-    static const char    *names[] = {
-        "model", "stream", "stream_options", "messages", "m\u00e9"
-    };
-
-    for (k = 0; k < 5; k++) {
-        ma[k].name = names[k];
-        mb[k].name = names[k];
+    for (k = 0; k < ORACLE_NAMES; k++) {
+        ma[k].name = oracle_names[k];
+        mb[k].name = oracle_names[k];
     }
 
-    a = sluice_json_scan(p, len, ma, 5, &o, &e);
-    b = sluice_json_skim(p, len, mb, 5);
+    a = sluice_json_scan(p, len, ma, ORACLE_NAMES, &o, &e);
+    b = sluice_json_skim(p, len, mb, ORACLE_NAMES);
 
     if (a != 0) {
         return 0;
@@ -291,7 +354,7 @@ skim_differs(const uint8_t *p, size_t len)
         return 1;
     }
 
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < ORACLE_NAMES; k++) {
         if (ma[k].type != mb[k].type
             || (ma[k].type != SLUICE_JSON_NONE
                 && (ma[k].start != mb[k].start || ma[k].end != mb[k].end
@@ -349,6 +412,186 @@ oracle_mutations(const char *text, size_t len, size_t stride)
     free(mut);
 
     return bad;
+}
+
+
+/* the text copied to a buffer of its exact size: ASan sees over-reads */
+static int
+exact_differs(const char *text, size_t len)
+{
+    int       bad;
+    uint8_t  *p;
+
+    p = malloc(len ? len : 1);
+    memcpy(p, text, len);
+
+    bad = oracle_differs(p, len) + skim_differs(p, len);
+
+    free(p);
+
+    return bad;
+}
+
+
+/*
+ * Where the string loop changes gears: its first sixteen bytes, 64 a
+ * step, sixteen then eight near the end of the text, byte by byte at the
+ * very end; an escape or a UTF-8 sequence may straddle any of those
+ * blocks, and a string may end on any of their edges.
+ */
+static const char  *block_pieces[] = {
+    /* valid */
+    "\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\ud83d\\ude00", "\xc3\xa9",
+    "\xe2\x82\xac", "\xef\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80",
+    "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\x7f",
+    /* invalid */
+    "\\x", "\\u12g4", "\\u12", "\\", "\x01", "\x1f", "\x80", "\xbf",
+    "\xc0\xaf", "\xc1\xbf", "\xc2", "\xc2\x41", "\xe2\x82", "\xe2\x28\xa1",
+    "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+    "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",
+    "\"x", NULL
+};
+
+#define BLOCK_VALID  14
+
+
+/*
+ * text: prefix, k bytes of 'a', the piece, r bytes of 'b', suffix, then
+ * t spaces.  Returns its length.
+ */
+static size_t
+block_text(char *text, const char *prefix, size_t k, const char *piece,
+    size_t r, const char *suffix, size_t t)
+{
+    size_t  n;
+
+    n = strlen(prefix);
+    memcpy(text, prefix, n);
+    memset(text + n, 'a', k);
+    n += k;
+    memcpy(text + n, piece, strlen(piece));
+    n += strlen(piece);
+    memset(text + n, 'b', r);
+    n += r;
+    memcpy(text + n, suffix, strlen(suffix));
+    n += strlen(suffix);
+    memset(text + n, ' ', t);
+
+    return n + t;
+}
+
+
+static void
+test_blocks(void)
+{
+    int                   bad, wrong;
+    char                  text[512];
+    size_t                p, k, r, t, n, open;
+    sluice_json_error_t   err;
+    sluice_json_member_t  m;
+
+    static const size_t   tails[] = { 0, 1, 2, 3, 14, 15, 16, 17, 47, 48,
+                                      62, 63, 64, 65, 66 };
+    static const size_t   pads[] = { 0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 64,
+                                     65 };
+
+    bad = wrong = 0;
+    m.name = "model";
+
+    for (p = 0; block_pieces[p]; p++) {
+        for (k = 0; k <= 140; k++) {
+            for (r = 0; r < sizeof(tails) / sizeof(tails[0]); r++) {
+                for (t = 0; t < sizeof(pads) / sizeof(pads[0]); t++) {
+                    n = block_text(text, "{\"model\":\"", k, block_pieces[p],
+                                   tails[r], "\"}", pads[t]);
+                    bad += exact_differs(text, n);
+
+                    if (p >= BLOCK_VALID) {
+                        continue;
+                    }
+
+                    /* a valid piece: the value is the member, exactly */
+                    if (sluice_json_scan((const uint8_t *) text, n, &m, 1,
+                                         &open, &err)
+                        != 0
+                        || m.type != SLUICE_JSON_STRING || m.start != 9
+                        || m.end != n - pads[t] - 1)
+                    {
+                        wrong++;
+                    }
+                }
+            }
+        }
+    }
+
+    ok(bad == 0 && wrong == 0, "each piece at every offset of a string "
+       "value, every distance to the end: the oracle's verdict, error and "
+       "spans, valid strings reported exactly");
+
+    bad = 0;
+
+    for (p = 0; block_pieces[p]; p++) {
+        for (k = 0; k <= 80; k++) {
+            for (r = 0; r < sizeof(tails) / sizeof(tails[0]); r += 2) {
+                for (t = 0; t < sizeof(pads) / sizeof(pads[0]); t += 3) {
+                    n = block_text(text, "{\"", k, block_pieces[p],
+                                   tails[r], "\":1}", pads[t]);
+                    bad += exact_differs(text, n);
+
+                    n = block_text(text, "{\"messages\":[{\"", k,
+                                   block_pieces[p], tails[r],
+                                   "\":\"x\"},\"y\"]}", pads[t]);
+                    bad += exact_differs(text, n);
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "each piece at every offset of a top-level key and of a "
+       "nested key: the oracle's verdict, error and spans");
+}
+
+
+/* cut inside and around each piece, and around the string's end */
+static void
+test_truncated(void)
+{
+    int     bad;
+    char    text[512];
+    size_t  p, k, r, n, cut, at;
+
+    static const size_t  tails[] = { 0, 1, 15, 16, 17, 64 };
+
+    bad = 0;
+
+    for (p = 0; block_pieces[p]; p++) {
+        for (k = 0; k <= 140; k++) {
+            for (r = 0; r < sizeof(tails) / sizeof(tails[0]); r++) {
+                n = block_text(text, "{\"model\":\"", k, block_pieces[p],
+                               tails[r], "\",\"stream\":true}", 0);
+
+                /* from a byte before the piece to two after it */
+                at = 10 + k;
+
+                for (cut = at - 1; cut <= at + strlen(block_pieces[p]) + 2
+                     && cut <= n; cut++)
+                {
+                    bad += exact_differs(text, cut);
+                }
+
+                /* around the closing quote */
+                at = n - 16;
+
+                for (cut = at - 2; cut <= at + 2; cut++) {
+                    bad += exact_differs(text, cut);
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "input cut inside or around an escape or a UTF-8 "
+       "sequence, or around a string's end: the oracle's verdict and "
+       "error");
 }
 
 
@@ -452,8 +695,11 @@ int
 main(int argc, char **argv)
 {
     test_members();
+    test_names();
     test_invalid();
     test_decode();
+    test_blocks();
+    test_truncated();
     test_fixtures(argc > 1 ? argv[1] : "../shared/clients/fixtures");
     test_oracle(argc > 1 ? argv[1] : "../shared/clients/fixtures");
 
