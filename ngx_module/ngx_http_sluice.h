@@ -142,15 +142,19 @@ extern ngx_module_t  ngx_http_sluice_filter_module;
 /* ngx_http_sluice_ctx.c: find or create the context (survives redirects) */
 ngx_http_sluice_ctx_t *ngx_http_sluice_get_ctx(ngx_http_request_t *r);
 ngx_http_sluice_ctx_t *ngx_http_sluice_create_ctx(ngx_http_request_t *r);
-/*
- * The request id (32 hex chars), drawn on first use from a per-worker
- * generator and stored as $request_id: the header, the error body, the
- * usage record and log_format all see the same id.  Empty when
- * unavailable; points into request memory.
- */
-void ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid);
 /* ms since the request started, rounded up, >= 1 */
 ngx_msec_t ngx_http_sluice_elapsed(ngx_http_request_t *r);
+
+/*
+ * ngx_http_sluice_rid.c: the request id (32 hex chars), drawn on first
+ * use from a per-worker generator and stored as $request_id: the header,
+ * the error body, the usage record and log_format all see the same id.
+ * Empty when unavailable; points into request memory.
+ */
+void ngx_http_sluice_request_id(ngx_http_request_t *r, ngx_str_t *rid);
+/* the answer's X-Request-Id (and request-id for Anthropic callers) */
+ngx_int_t ngx_http_sluice_rid_headers(ngx_http_request_t *r,
+    ngx_http_sluice_ctx_t *ctx);
 
 /* ngx_http_sluice_error.c: the one exit for client-facing errors */
 ngx_int_t ngx_http_sluice_error_send(ngx_http_request_t *r,

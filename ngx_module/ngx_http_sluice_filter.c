@@ -85,10 +85,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_sluice_filter_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_sluice_header_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx);
-static ngx_int_t ngx_http_sluice_filter_header(ngx_http_request_t *r,
-    char *name, size_t len, ngx_str_t *value);
 static ngx_int_t ngx_http_sluice_filter_start(ngx_http_request_t *r,
     ngx_http_sluice_ctx_t *ctx);
 static ngx_uint_t ngx_http_sluice_filter_mode(ngx_http_request_t *r);
@@ -211,7 +207,7 @@ ngx_http_sluice_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_sluice_filter_request_id(r, ctx) != NGX_OK) {
+    if (ngx_http_sluice_rid_headers(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -230,101 +226,6 @@ ngx_http_sluice_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
-}
-
-
-/*
- * X-Request-Id: $request_id, and request-id too for Anthropic callers
- * (their SDK reads that one); a provider's own ids are kept under
- * new names.
- */
-static ngx_int_t
-ngx_http_sluice_filter_request_id(ngx_http_request_t *r,
-    ngx_http_sluice_ctx_t *ctx)
-{
-    ngx_str_t         rid;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    ngx_http_sluice_request_id(r, &rid);
-    if (rid.len == 0) {
-        return NGX_OK;
-    }
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        /* neither name can match a key not starting with x or r */
-        if (h[i].hash == 0 || h[i].key.len == 0
-            || ((h[i].key.data[0] | 0x20) != 'x'
-                && (h[i].key.data[0] | 0x20) != 'r'))
-        {
-            continue;
-        }
-
-        if (h[i].key.len == sizeof("X-Request-Id") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id",
-                               sizeof("X-Request-Id") - 1)
-               == 0)
-        {
-            ngx_str_set(&h[i].key, "X-Upstream-Request-Id");
-
-        } else if (h[i].key.len == sizeof("request-id") - 1
-                   && ngx_strncasecmp(h[i].key.data, (u_char *) "request-id",
-                                      sizeof("request-id") - 1)
-                      == 0)
-        {
-            ngx_str_set(&h[i].key, "Upstream-Request-Id");
-        }
-    }
-
-    if (ngx_http_sluice_filter_header(r, "X-Request-Id",
-                                      sizeof("X-Request-Id") - 1, &rid)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ctx->dialect == NGX_HTTP_SLUICE_MESSAGES) {
-        return ngx_http_sluice_filter_header(r, "request-id",
-                                             sizeof("request-id") - 1, &rid);
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_sluice_filter_header(ngx_http_request_t *r, char *name,
-    size_t len, ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = len;
-    h->value = *value;
-    h->lowcase_key = NULL;
-
-    return NGX_OK;
 }
 
 
