@@ -133,6 +133,7 @@ fuzz:
 	@set -eo pipefail; \
 	clang -std=gnu11 -g -O1 -Ingx_module \
 	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz/fuzz_json t/fuzz/fuzz_json.c $(JSON_SRCS); \
 	mkdir -p $(BUILD)/fuzz/corpus-json; \
 	echo "fuzz: json for $(FUZZ_SECONDS) s"; \
