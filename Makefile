@@ -109,6 +109,8 @@ lint:
 # kept as its reference; FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
 FUZZ_KINDS  := request response stream
+JSON_SRCS   := ngx_module/sluice_json.c ngx_module/sluice_json_skim.c \
+               ngx_module/sluice_json_text.c
 
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
@@ -128,22 +130,30 @@ fuzz:
 	        2>&1 | tail -15; \
 	    mode=$$((mode + 1)); \
 	done
-	@set -eo pipefail; for core in json table; do \
-	    clang -std=gnu11 -g -O1 -Ingx_module \
-	        -fsanitize=fuzzer,address,undefined \
-	        -o $(BUILD)/fuzz/fuzz_$$core t/fuzz/fuzz_$$core.c \
-	        ngx_module/sluice_$$core.c; \
-	    mkdir -p $(BUILD)/fuzz/corpus-$$core; \
-	    echo "fuzz: $$core for $(FUZZ_SECONDS) s"; \
-	    $(BUILD)/fuzz/fuzz_$$core -max_total_time=$(FUZZ_SECONDS) \
-	        -max_len=65536 $(BUILD)/fuzz/corpus-$$core 2>&1 | tail -3; \
-	done
+	@set -eo pipefail; \
+	clang -std=gnu11 -g -O1 -Ingx_module \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
+	    -o $(BUILD)/fuzz/fuzz_json t/fuzz/fuzz_json.c $(JSON_SRCS); \
+	mkdir -p $(BUILD)/fuzz/corpus-json; \
+	echo "fuzz: json for $(FUZZ_SECONDS) s"; \
+	$(BUILD)/fuzz/fuzz_json -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 $(BUILD)/fuzz/corpus-json 2>&1 | tail -3
+	@set -eo pipefail; \
+	clang -std=gnu11 -g -O1 -Ingx_module \
+	    -fsanitize=fuzzer,address,undefined \
+	    -o $(BUILD)/fuzz/fuzz_table t/fuzz/fuzz_table.c \
+	    ngx_module/sluice_table.c; \
+	mkdir -p $(BUILD)/fuzz/corpus-table; \
+	echo "fuzz: table for $(FUZZ_SECONDS) s"; \
+	$(BUILD)/fuzz/fuzz_table -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 $(BUILD)/fuzz/corpus-table 2>&1 | tail -3
 	@set -eo pipefail; \
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Ingx_module \
 	    -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz/fuzz_estimate t/fuzz/fuzz_estimate.c \
-	    ngx_module/sluice_estimate.c ngx_module/sluice_json.c; \
+	    ngx_module/sluice_estimate.c $(JSON_SRCS); \
 	mkdir -p $(BUILD)/fuzz/corpus-estimate; \
 	echo "fuzz: estimate for $(FUZZ_SECONDS) s"; \
 	$(BUILD)/fuzz/fuzz_estimate -max_total_time=$(FUZZ_SECONDS) \
@@ -156,7 +166,7 @@ fuzz:
 	    -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz/fuzz_sse t/fuzz/fuzz_sse.c \
 	    ngx_module/sluice_sse.c ngx_module/sluice_usage_json.c \
-	    ngx_module/sluice_json.c; \
+	    $(JSON_SRCS); \
 	mkdir -p $(BUILD)/fuzz/corpus-sse; \
 	echo "fuzz: sse for $(FUZZ_SECONDS) s"; \
 	$(BUILD)/fuzz/fuzz_sse -max_total_time=$(FUZZ_SECONDS) \
@@ -167,7 +177,7 @@ fuzz:
 	    -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz/fuzz_usage t/fuzz/fuzz_usage.c \
-	    ngx_module/sluice_usage_json.c ngx_module/sluice_json.c -ljansson; \
+	    ngx_module/sluice_usage_json.c $(JSON_SRCS) -ljansson; \
 	mkdir -p $(BUILD)/fuzz/corpus-usage; \
 	echo "fuzz: usage for $(FUZZ_SECONDS) s"; \
 	$(BUILD)/fuzz/fuzz_usage -max_total_time=$(FUZZ_SECONDS) \

@@ -1,68 +1,20 @@
 /*
  * sluice_json: validating single-pass JSON scanner reporting top-level
- * member spans (see sluice_json.h).
+ * member spans (see sluice_json.h); the skimmer is sluice_json_skim.c,
+ * the text utilities sluice_json_text.c.
  */
 
 #include <string.h>
-#include "sluice_json.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "sluice_json_int.h"
 
 
-/*
- * The text and where an error was found; the scanning functions keep
- * their offset in a local and return the next one, 0 for an error (no
- * token ends at offset 0), so the hot state stays in registers.
- */
-typedef struct {
-    const uint8_t         *p;
-    size_t                 len;
-    size_t                 i;       /* where the error was found */
-    const char            *reason;
-} sluice_json_cur_t;
-
-
-/* a top-level key: offset of its opening quote, length with the quotes */
-typedef struct {
-    size_t                 start;
-    size_t                 len;
-    unsigned               esc;     /* it holds a backslash */
-} sluice_json_key_t;
-
-
-/* the wanted members, and which bytes their names start with */
-typedef struct {
-    sluice_json_member_t  *m;
-    size_t                 n;
-    uint64_t               first;   /* see sluice_json_names */
-    uint64_t               second;
-} sluice_json_names_t;
-
-
-#define SLUICE_JSON_ALWAYS  static inline __attribute__((always_inline))
-
-
-static size_t sluice_json_fail(sluice_json_cur_t *c, size_t i,
-    const char *reason);
-SLUICE_JSON_ALWAYS size_t sluice_json_ws(const uint8_t *p, size_t i,
-    size_t len);
-static size_t sluice_json_ws_run(const uint8_t *p, size_t i, size_t len);
 static size_t sluice_json_utf8(sluice_json_cur_t *c, size_t i);
 static size_t sluice_json_skip_plain(const uint8_t *p, size_t i,
     size_t len);
 #if defined(__SSE2__)
-SLUICE_JSON_ALWAYS __m128i sluice_json_plain_v(const uint8_t *p);
-SLUICE_JSON_ALWAYS uint64_t sluice_json_special16(const uint8_t *p);
 SLUICE_JSON_ALWAYS uint64_t sluice_json_special64(const uint8_t *p);
 #endif
 static size_t sluice_json_special(sluice_json_cur_t *c, size_t j);
-/* inlined into its callers: most strings are short keys and values */
-SLUICE_JSON_ALWAYS size_t sluice_json_string(sluice_json_cur_t *c,
-    const uint8_t *p, size_t i, size_t len, unsigned *esc);
-static size_t sluice_json_string_run(sluice_json_cur_t *c,
-    const uint8_t *p, size_t i, size_t len, unsigned *esc);
 SLUICE_JSON_ALWAYS size_t sluice_json_step(sluice_json_cur_t *c,
     const uint8_t *p, size_t j, size_t len, unsigned *esc);
 SLUICE_JSON_ALWAYS size_t sluice_json_utf8_short(const uint8_t *p);
@@ -77,17 +29,6 @@ static size_t sluice_json_container(sluice_json_cur_t *c, const uint8_t *p,
     size_t i, size_t len);
 SLUICE_JSON_ALWAYS size_t sluice_json_value(sluice_json_cur_t *c,
     const uint8_t *p, size_t i, size_t len, sluice_json_type_e *t);
-static void sluice_json_names(sluice_json_names_t *names,
-    sluice_json_member_t *m, size_t n);
-SLUICE_JSON_ALWAYS int sluice_json_member(sluice_json_cur_t *c,
-    const sluice_json_names_t *names, const sluice_json_key_t *key,
-    size_t start, size_t end, sluice_json_type_e t);
-static sluice_json_member_t *sluice_json_find(
-    const sluice_json_names_t *names, const uint8_t *s, size_t len);
-/* out of line: its buffer would cost every scan a stack guard */
-static __attribute__((noinline)) sluice_json_member_t *
-    sluice_json_find_escaped(const sluice_json_names_t *names,
-    const uint8_t *key, size_t klen);
 SLUICE_JSON_ALWAYS int sluice_json_name_is(const char *name,
     const uint8_t *s, size_t len);
 
@@ -119,49 +60,6 @@ static const uint8_t  sluice_json_types[256] = {
     SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER, SLUICE_JSON_NUMBER,
     SLUICE_JSON_NUMBER
 };
-static size_t sluice_json_skim_string(const uint8_t *p, size_t i,
-    size_t len, unsigned *esc);
-static size_t sluice_json_skim_container(const uint8_t *p, size_t i,
-    size_t len);
-static size_t sluice_json_skim_value(const uint8_t *p, size_t i,
-    size_t len, sluice_json_type_e *t);
-
-
-/* c->i and the reason; returns 0, the failed scanners' result */
-static size_t
-sluice_json_fail(sluice_json_cur_t *c, size_t i, const char *reason)
-{
-    c->i = i;
-    c->reason = reason;
-    return 0;
-}
-
-
-/* mostly compact JSON: one look, and a call only when there is space */
-SLUICE_JSON_ALWAYS size_t
-sluice_json_ws(const uint8_t *p, size_t i, size_t len)
-{
-    if (i < len && p[i] <= ' ') {
-        return sluice_json_ws_run(p, i, len);
-    }
-
-    return i;
-}
-
-
-static size_t
-sluice_json_ws_run(const uint8_t *p, size_t i, size_t len)
-{
-    for ( /* void */ ; i < len; i++) {
-        switch (p[i]) {
-        case ' ': case '\t': case '\n': case '\r':
-            continue;
-        }
-        break;
-    }
-
-    return i;
-}
 
 
 /* one multi-byte UTF-8 sequence at i (first byte >= 0x80) */
@@ -183,70 +81,6 @@ sluice_json_utf8(sluice_json_cur_t *c, size_t i)
     }
 
     return i + n;
-}
-
-
-size_t
-sluice_json_utf8_len(const uint8_t *p, size_t len)
-{
-    size_t    n, k;
-    uint32_t  cp, min;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2; cp = p[0] & 0x1f; min = 0x80;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3; cp = p[0] & 0x0f; min = 0x800;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4; cp = p[0] & 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-
-    if (len < n) {
-        return 0;
-    }
-
-    for (k = 1; k < n; k++) {
-        if ((p[k] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-
-    return n;
-}
-
-
-size_t
-sluice_json_utf8_put(uint8_t *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (uint8_t) cp;
-        return 1;
-    }
-
-    if (cp < 0x800) {
-        out[0] = (uint8_t) (0xc0 | (cp >> 6));
-        out[1] = (uint8_t) (0x80 | (cp & 0x3f));
-        return 2;
-    }
-
-    if (cp < 0x10000) {
-        out[0] = (uint8_t) (0xe0 | (cp >> 12));
-        out[1] = (uint8_t) (0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (uint8_t) (0x80 | (cp & 0x3f));
-        return 3;
-    }
-
-    out[0] = (uint8_t) (0xf0 | (cp >> 18));
-    out[1] = (uint8_t) (0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (uint8_t) (0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (uint8_t) (0x80 | (cp & 0x3f));
-    return 4;
 }
 
 
@@ -292,35 +126,6 @@ sluice_json_skip_plain(const uint8_t *p, size_t i, size_t len)
 
 
 #if defined(__SSE2__)
-
-/*
- * 0xff for each byte of p[0..15] a string may hold as it is: above 0x1f
- * as a signed byte (no control character, nothing >= 0x80), neither
- * '"' nor '\\'.  Plain rather than special: the and-not takes one
- * instruction where or-ing the special ones takes two and a negation.
- */
-SLUICE_JSON_ALWAYS __m128i
-sluice_json_plain_v(const uint8_t *p)
-{
-    __m128i  v, q, b;
-
-    v = _mm_loadu_si128((const __m128i *) p);
-
-    q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-    b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-    v = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f));
-
-    return _mm_andnot_si128(q, _mm_andnot_si128(b, v));
-}
-
-
-/* one bit per special byte of p[0..15] */
-SLUICE_JSON_ALWAYS uint64_t
-sluice_json_special16(const uint8_t *p)
-{
-    return (unsigned) _mm_movemask_epi8(sluice_json_plain_v(p)) ^ 0xffff;
-}
-
 
 /*
  * One bit per special byte of p[0..63]: one test while all four blocks
@@ -380,39 +185,6 @@ sluice_json_special(sluice_json_cur_t *c, size_t j)
     return sluice_json_utf8(c, j);
 }
 
-
-/*
- * i at the opening quote; returns the offset after the closing quote
- * (*esc set when the string held a backslash), or 0 with the error in c.
- * The common case inline: with SSE2, a short string whose first special
- * byte is its closing quote.
- */
-SLUICE_JSON_ALWAYS size_t
-sluice_json_string(sluice_json_cur_t *c, const uint8_t *p, size_t i,
-    size_t len, unsigned *esc)
-{
-#if defined(__SSE2__)
-    size_t    j;
-    uint64_t  bits;
-
-    if (i + 17 <= len) {
-        bits = sluice_json_special16(p + i + 1);
-
-        if (bits) {
-            j = i + 1 + (unsigned) __builtin_ctzll(bits);
-
-            if (p[j] == '"') {
-                *esc = 0;
-                return j + 1;
-            }
-        }
-    }
-#endif
-
-    return sluice_json_string_run(c, p, i, len, esc);
-}
-
-
 /*
  * The rest of sluice_json_string.  With SSE2 the first sixteen bytes are
  * looked at alone, then 64 bytes a step, sixteen near the end of the
@@ -420,7 +192,7 @@ sluice_json_string(sluice_json_cur_t *c, const uint8_t *p, size_t i,
  * an escape or a UTF-8 sequence may run past the block, and the next
  * block starts after it.  The last bytes go eight a step.
  */
-static size_t
+size_t
 sluice_json_string_run(sluice_json_cur_t *c, const uint8_t *p, size_t i,
     size_t len, unsigned *esc)
 {
@@ -956,7 +728,7 @@ failed:
  * plain key).  A key is always followed by ':', so its first two bytes
  * and the one after them can be read.
  */
-static void
+void
 sluice_json_names(sluice_json_names_t *names, sluice_json_member_t *m,
     size_t n)
 {
@@ -984,52 +756,8 @@ sluice_json_names(sluice_json_names_t *names, sluice_json_member_t *m,
 }
 
 
-/*
- * A top-level member ending at end: reported when wanted, once.  Most
- * keys are plain and start with two bytes no wanted name starts with.
- */
-SLUICE_JSON_ALWAYS int
-sluice_json_member(sluice_json_cur_t *c, const sluice_json_names_t *names,
-    const sluice_json_key_t *key, size_t start, size_t end,
-    sluice_json_type_e t)
-{
-    const uint8_t         *k;
-    sluice_json_member_t  *m;
-
-    k = c->p + key->start + 1;
-
-    if (key->esc) {
-        m = sluice_json_find_escaped(names, k - 1, key->len);
-
-    } else if ((names->first >> (k[0] & 63)) & (names->second >> (k[1] & 63))
-               & 1)
-    {
-        m = sluice_json_find(names, k, key->len - 2);
-
-    } else {
-        return 0;
-    }
-
-    if (m == NULL) {
-        return 0;
-    }
-
-    if (m->type != SLUICE_JSON_NONE) {
-        sluice_json_fail(c, end, "duplicate member");
-        return -1;
-    }
-
-    m->type = t;
-    m->key_start = key->start;
-    m->start = start;
-    m->end = end;
-
-    return 0;
-}
-
-
 /* the first wanted member named s[0..len) */
-static sluice_json_member_t *
+sluice_json_member_t *
 sluice_json_find(const sluice_json_names_t *names, const uint8_t *s,
     size_t len)
 {
@@ -1052,7 +780,7 @@ sluice_json_find(const sluice_json_names_t *names, const uint8_t *s,
 
 
 /* an escaped key (its span with the quotes) is decoded to be compared */
-static __attribute__((noinline)) sluice_json_member_t *
+__attribute__((noinline)) sluice_json_member_t *
 sluice_json_find_escaped(const sluice_json_names_t *names,
     const uint8_t *key, size_t klen)
 {
@@ -1084,359 +812,3 @@ sluice_json_name_is(const char *name, const uint8_t *s, size_t len)
     return name[len] == '\0';
 }
 
-
-/*
- * The skimmer: offsets only, no validation.  Each returns the offset
- * after what it skipped, or 0 when the text ends first.
- */
-
-/* i at an opening quote; *esc set when the string holds an escape */
-static size_t
-sluice_json_skim_string(const uint8_t *p, size_t i, size_t len,
-    unsigned *esc)
-{
-#if defined(__SSE2__)
-    unsigned  bits;
-    __m128i   v;
-#endif
-
-    i++;
-    *esc = 0;
-
-    for ( ;; ) {
-#if defined(__SSE2__)
-        while (i + 16 <= len) {
-            v = _mm_loadu_si128((const __m128i *) (p + i));
-            bits = (unsigned) _mm_movemask_epi8(
-                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-            if (bits) {
-                i += (size_t) __builtin_ctz(bits);
-                break;
-            }
-
-            i += 16;
-        }
-#endif
-
-        while (i < len && p[i] != '"' && p[i] != '\\') {
-            i++;
-        }
-
-        if (i >= len) {
-            return 0;
-        }
-
-        if (p[i] == '"') {
-            return i + 1;
-        }
-
-        *esc = 1;
-        i += 2;
-    }
-}
-
-
-/* i at '{' or '['; brackets are counted, their kinds not matched */
-static size_t
-sluice_json_skim_container(const uint8_t *p, size_t i, size_t len)
-{
-    size_t    depth;
-    uint8_t   b;
-    unsigned  esc;
-#if defined(__SSE2__)
-    unsigned  bits;
-    __m128i   v, m;
-#endif
-
-    depth = 0;
-
-    while (i < len) {
-#if defined(__SSE2__)
-        while (i + 16 <= len) {
-            v = _mm_loadu_si128((const __m128i *) (p + i));
-
-            m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('{')),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8('}')));
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('[')));
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(']')));
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
-            bits = (unsigned) _mm_movemask_epi8(m);
-
-            if (bits) {
-                i += (size_t) __builtin_ctz(bits);
-                break;
-            }
-
-            i += 16;
-        }
-
-        if (i >= len) {
-            break;
-        }
-#endif
-
-        b = p[i];
-
-        if (b == '"') {
-            i = sluice_json_skim_string(p, i, len, &esc);
-            if (i == 0) {
-                return 0;
-            }
-            continue;
-        }
-
-        if (b == '{' || b == '[') {
-            depth++;
-
-        } else if (b == '}' || b == ']') {
-            if (--depth == 0) {
-                return i + 1;
-            }
-        }
-
-        i++;
-    }
-
-    return 0;
-}
-
-
-/* one value at i: its type and the offset after it */
-static size_t
-sluice_json_skim_value(const uint8_t *p, size_t i, size_t len,
-    sluice_json_type_e *t)
-{
-    uint8_t   b;
-    unsigned  esc;
-
-    b = p[i];
-
-    switch (b) {
-
-    case '"':
-        *t = SLUICE_JSON_STRING;
-        return sluice_json_skim_string(p, i, len, &esc);
-
-    case '{':
-    case '[':
-        *t = (b == '{') ? SLUICE_JSON_OBJECT : SLUICE_JSON_ARRAY;
-        return sluice_json_skim_container(p, i, len);
-
-    case 't':
-        *t = SLUICE_JSON_TRUE;
-        break;
-
-    case 'f':
-        *t = SLUICE_JSON_FALSE;
-        break;
-
-    case 'n':
-        *t = SLUICE_JSON_NULL;
-        break;
-
-    default:
-        *t = SLUICE_JSON_NUMBER;
-    }
-
-    /* a literal or a number: up to what may follow a value */
-    while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
-           && p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
-    {
-        i++;
-    }
-
-    return i;
-}
-
-
-int
-sluice_json_skim(const uint8_t *p, size_t len, sluice_json_member_t *members,
-    size_t n)
-{
-    size_t               i, start;
-    sluice_json_cur_t    c;
-    sluice_json_key_t    key;
-    sluice_json_type_e   t;
-    sluice_json_names_t  names;
-
-    c.p = p;
-    c.len = len;
-    c.i = 0;
-    c.reason = NULL;
-
-    sluice_json_names(&names, members, n);
-
-    i = sluice_json_ws(p, 0, len);
-
-    if (i >= len || p[i] != '{') {
-        return -1;
-    }
-
-    i++;
-
-    for ( ;; ) {
-        i = sluice_json_ws(p, i, len);
-
-        if (i >= len) {
-            return -1;
-        }
-
-        if (p[i] == '}') {
-            return 0;
-        }
-
-        if (p[i] != '"') {
-            return -1;
-        }
-
-        key.start = i;
-        i = sluice_json_skim_string(p, i, len, &key.esc);
-
-        if (i == 0) {
-            return -1;
-        }
-
-        /* an escaped key is decoded to be compared: it must be valid */
-        if (key.esc) {
-            i = sluice_json_string(&c, p, key.start, len, &key.esc);
-
-            if (i == 0) {
-                return -1;
-            }
-        }
-
-        key.len = i - key.start;
-        i = sluice_json_ws(p, i, len);
-
-        if (i >= len || p[i] != ':') {
-            return -1;
-        }
-
-        i = sluice_json_ws(p, i + 1, len);
-
-        if (i >= len) {
-            return -1;
-        }
-
-        start = i;
-        i = sluice_json_skim_value(p, i, len, &t);
-
-        if (i == 0
-            || sluice_json_member(&c, &names, &key, start, i, t) != 0)
-        {
-            return -1;
-        }
-
-        i = sluice_json_ws(p, i, len);
-
-        if (i < len && p[i] == ',') {
-            i++;
-        }
-    }
-}
-
-
-unsigned
-sluice_json_hex4(const uint8_t *p)
-{
-    unsigned  v, k;
-    uint8_t   b;
-
-    v = 0;
-    for (k = 0; k < 4; k++) {
-        b = p[k];
-        v = v * 16 + ((b <= '9') ? (unsigned) (b - '0')
-                                 : (unsigned) ((b | 0x20) - 'a' + 10));
-    }
-    return v;
-}
-
-
-ssize_t
-sluice_json_string_decode(const uint8_t *p, size_t len, uint8_t *out,
-    size_t cap)
-{
-    size_t    i, o;
-    unsigned  cp, lo;
-    uint8_t   b;
-
-    o = 0;
-
-    for (i = 1; i + 1 < len; /* void */) {
-        if (o + 4 > cap) {
-            return -1;
-        }
-
-        b = p[i];
-        if (b != '\\') {
-            out[o++] = b;
-            i++;
-            continue;
-        }
-
-        b = p[i + 1];
-        i += 2;
-
-        switch (b) {
-        case 'b': out[o++] = '\b'; continue;
-        case 'f': out[o++] = '\f'; continue;
-        case 'n': out[o++] = '\n'; continue;
-        case 'r': out[o++] = '\r'; continue;
-        case 't': out[o++] = '\t'; continue;
-        case 'u': break;
-        default: out[o++] = b; continue;
-        }
-
-        cp = sluice_json_hex4(p + i);
-        i += 4;
-
-        if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < len && p[i] == '\\'
-            && p[i + 1] == 'u')
-        {
-            lo = sluice_json_hex4(p + i + 2);
-            if (lo >= 0xdc00 && lo <= 0xdfff) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                i += 6;
-            }
-        }
-
-        o += sluice_json_utf8_put(out + o, cp);
-    }
-
-    return (ssize_t) o;
-}
-
-
-size_t
-sluice_json_escaped_len(const uint8_t *s, size_t len)
-{
-    size_t  i, n;
-
-    for (i = 0, n = 0; i < len; i++) {
-        n += (s[i] == '"' || s[i] == '\\') ? 2 : (s[i] < 0x20) ? 6 : 1;
-    }
-    return n;
-}
-
-
-uint8_t *
-sluice_json_escape(uint8_t *out, const uint8_t *s, size_t len)
-{
-    static const char  hex[] = "0123456789abcdef";
-    size_t             i;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\') {
-            *out++ = '\\';
-            *out++ = s[i];
-        } else if (s[i] < 0x20) {
-            *out++ = '\\'; *out++ = 'u'; *out++ = '0'; *out++ = '0';
-            *out++ = (uint8_t) hex[s[i] >> 4];
-            *out++ = (uint8_t) hex[s[i] & 0xf];
-        } else {
-            *out++ = s[i];
-        }
-    }
-    return out;
-}
