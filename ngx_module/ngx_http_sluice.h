@@ -142,7 +142,7 @@ extern ngx_module_t  ngx_http_sluice_filter_module;
 /* ngx_http_sluice_ctx.c: find or create the context (survives redirects) */
 ngx_http_sluice_ctx_t *ngx_http_sluice_get_ctx(ngx_http_request_t *r);
 ngx_http_sluice_ctx_t *ngx_http_sluice_create_ctx(ngx_http_request_t *r);
-/* ms since the request started, rounded up, >= 1 */
+/* ms since the request started (nginx's cached clock), >= 1 */
 ngx_msec_t ngx_http_sluice_elapsed(ngx_http_request_t *r);
 
 /*

@@ -72,19 +72,21 @@ ngx_http_sluice_create_ctx(ngx_http_request_t *r)
 
 
 /*
- * Milliseconds since the request started, rounded up and at least 1, so
- * that a time to first byte taken earlier never exceeds the latency.
+ * Milliseconds since the request started, at least 1, on nginx's cached
+ * clock as $request_time reads it (updated each time the event loop
+ * wakes: no clock call per request).  Never less than a time to first
+ * byte taken earlier.
  */
 ngx_msec_t
 ngx_http_sluice_elapsed(ngx_http_request_t *r)
 {
-    int64_t         us;
-    struct timeval  tv;
+    ngx_time_t      *tp;
+    ngx_msec_int_t   ms;
 
-    ngx_gettimeofday(&tv);
+    tp = ngx_timeofday();
 
-    us = ((int64_t) tv.tv_sec - (int64_t) r->start_sec) * 1000000
-         + tv.tv_usec - (int64_t) r->start_msec * 1000;
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
 
-    return us <= 0 ? 1 : (ngx_msec_t) ((us + 999) / 1000);
+    return ms <= 0 ? 1 : (ngx_msec_t) ms;
 }
