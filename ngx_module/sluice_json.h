@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define SLUICE_JSON_MAX_DEPTH  256
 
 typedef enum {
@@ -86,5 +90,61 @@ size_t sluice_json_escaped_len(const uint8_t *s, size_t len);
 
 /* Writes s escaped (no quotes) at out; returns the end pointer. */
 uint8_t *sluice_json_escape(uint8_t *out, const uint8_t *s, size_t len);
+
+
+/*
+ * The offset after the string whose opening quote is at p[i], or 0 when
+ * it does not end before len; *esc set when it holds a backslash (the
+ * byte after one is stepped over, nothing is validated).  With SSE2,
+ * sixteen bytes at a time while sixteen remain.  Shared by the skimmer
+ * and the usage reader.
+ */
+static inline size_t
+sluice_json_skip_string(const uint8_t *p, size_t i, size_t len,
+    unsigned *esc)
+{
+#if defined(__SSE2__)
+    unsigned  bits;
+    __m128i   v;
+#endif
+
+    *esc = 0;
+
+    for (i++; /* void */; i += 2) {
+#if defined(__SSE2__)
+        while (i + 16 <= len) {
+            v = _mm_loadu_si128((const __m128i *) (p + i));
+            bits = (unsigned) _mm_movemask_epi8(
+                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            if (bits) {
+                i += (size_t) __builtin_ctz(bits);
+                goto found;
+            }
+
+            i += 16;
+        }
+#endif
+
+        while (i < len && p[i] != '"' && p[i] != '\\') {
+            i++;
+        }
+
+        if (i >= len) {
+            return 0;
+        }
+
+#if defined(__SSE2__)
+    found:
+#endif
+
+        if (p[i] == '"') {
+            return i + 1;
+        }
+
+        *esc = 1;
+    }
+}
+
 
 #endif

@@ -7,8 +7,6 @@
 #include "sluice_json_int.h"
 
 
-static size_t sluice_json_skim_string(const uint8_t *p, size_t i,
-    size_t len, unsigned *esc);
 static size_t sluice_json_skim_container(const uint8_t *p, size_t i,
     size_t len);
 static size_t sluice_json_skim_value(const uint8_t *p, size_t i,
@@ -19,53 +17,6 @@ static size_t sluice_json_skim_value(const uint8_t *p, size_t i,
  * The skimmer: offsets only, no validation.  Each returns the offset
  * after what it skipped, or 0 when the text ends first.
  */
-
-/* i at an opening quote; *esc set when the string holds an escape */
-static size_t
-sluice_json_skim_string(const uint8_t *p, size_t i, size_t len,
-    unsigned *esc)
-{
-#if defined(__SSE2__)
-    unsigned  bits;
-    __m128i   v;
-#endif
-
-    i++;
-    *esc = 0;
-
-    for ( ;; ) {
-#if defined(__SSE2__)
-        while (i + 16 <= len) {
-            v = _mm_loadu_si128((const __m128i *) (p + i));
-            bits = (unsigned) _mm_movemask_epi8(
-                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-            if (bits) {
-                i += (size_t) __builtin_ctz(bits);
-                break;
-            }
-
-            i += 16;
-        }
-#endif
-
-        while (i < len && p[i] != '"' && p[i] != '\\') {
-            i++;
-        }
-
-        if (i >= len) {
-            return 0;
-        }
-
-        if (p[i] == '"') {
-            return i + 1;
-        }
-
-        *esc = 1;
-        i += 2;
-    }
-}
-
 
 /* i at '{' or '['; brackets are counted, their kinds not matched */
 static size_t
@@ -109,7 +60,7 @@ sluice_json_skim_container(const uint8_t *p, size_t i, size_t len)
         b = p[i];
 
         if (b == '"') {
-            i = sluice_json_skim_string(p, i, len, &esc);
+            i = sluice_json_skip_string(p, i, len, &esc);
             if (i == 0) {
                 return 0;
             }
@@ -146,7 +97,7 @@ sluice_json_skim_value(const uint8_t *p, size_t i, size_t len,
 
     case '"':
         *t = SLUICE_JSON_STRING;
-        return sluice_json_skim_string(p, i, len, &esc);
+        return sluice_json_skip_string(p, i, len, &esc);
 
     case '{':
     case '[':
@@ -221,7 +172,7 @@ sluice_json_skim(const uint8_t *p, size_t len, sluice_json_member_t *members,
         }
 
         key.start = i;
-        i = sluice_json_skim_string(p, i, len, &key.esc);
+        i = sluice_json_skip_string(p, i, len, &key.esc);
 
         if (i == 0) {
             return -1;

@@ -52,8 +52,6 @@ static size_t sluice_usage_value(const uint8_t *p, size_t i, size_t len,
     const sluice_usage_field_t *f, int64_t *n);
 static size_t sluice_usage_skip(const uint8_t *p, size_t i, size_t len);
 static int sluice_usage_atom(uint8_t b);
-static inline size_t sluice_usage_string(const uint8_t *p, size_t i,
-    size_t len, unsigned *esc);
 static size_t sluice_usage_container(const uint8_t *p, size_t i, size_t len);
 static size_t sluice_usage_field(const uint8_t *k, size_t klen);
 static size_t sluice_usage_sub(const uint8_t *k, size_t klen,
@@ -434,7 +432,7 @@ sluice_usage_close(const uint8_t *p, size_t i, size_t len)
     switch (p[i]) {
 
     case '"':
-        end = sluice_usage_string(p, i, len, &esc);
+        end = sluice_json_skip_string(p, i, len, &esc);
         break;
 
     case '{':
@@ -674,7 +672,7 @@ sluice_usage_walk(const uint8_t *p, size_t i, size_t len,
         }
 
         key = i + 1;
-        i = sluice_usage_string(p, i, len, &esc);
+        i = sluice_json_skip_string(p, i, len, &esc);
 
         if (i == 0 || esc) {
             return 0;
@@ -777,7 +775,7 @@ sluice_usage_skip(const uint8_t *p, size_t i, size_t len)
     switch (p[i]) {
 
     case '"':
-        return sluice_usage_string(p, i, len, &esc);
+        return sluice_json_skip_string(p, i, len, &esc);
 
     case '{':
     case '[':
@@ -820,59 +818,6 @@ sluice_usage_atom(uint8_t b)
 
 
 /*
- * The offset after the string whose quote is at p[i], 0 when it does
- * not end before len; *esc set when it holds a backslash, which steps
- * over the byte after it as in the skim.  With SSE2, sixteen bytes at a
- * time while sixteen remain.
- */
-static inline size_t
-sluice_usage_string(const uint8_t *p, size_t i, size_t len, unsigned *esc)
-{
-#if defined(__SSE2__)
-    unsigned  bits;
-    __m128i   v;
-#endif
-
-    *esc = 0;
-
-    for (i++; /* void */; i += 2) {
-#if defined(__SSE2__)
-        while (i + 16 <= len) {
-            v = _mm_loadu_si128((const __m128i *) (p + i));
-            bits = (unsigned) _mm_movemask_epi8(
-                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-            if (bits) {
-                i += (size_t) __builtin_ctz(bits);
-                goto found;
-            }
-
-            i += 16;
-        }
-#endif
-
-        while (i < len && p[i] != '"' && p[i] != '\\') {
-            i++;
-        }
-
-        if (i >= len) {
-            return 0;
-        }
-
-#if defined(__SSE2__)
-    found:
-#endif
-
-        if (p[i] == '"') {
-            return i + 1;
-        }
-
-        *esc = 1;
-    }
-}
-
-
-/*
  * The offset after the object or array at p[i], 0 when it does not end
  * before len: brackets counted, their kinds not matched, strings stepped
  * over, as the skim and sluice_usage_close do.  Byte by byte: the objects
@@ -889,7 +834,7 @@ sluice_usage_container(const uint8_t *p, size_t i, size_t len)
         switch (p[i]) {
 
         case '"':
-            i = sluice_usage_string(p, i, len, &esc);
+            i = sluice_json_skip_string(p, i, len, &esc);
 
             if (i == 0) {
                 return 0;
