@@ -17,11 +17,7 @@
 #ifndef SLUICE_JSON_INT_H
 #define SLUICE_JSON_INT_H
 
-#include "sluice_json.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "sluice_json.h"     /* and emmintrin.h with SSE2 */
 
 
 /*

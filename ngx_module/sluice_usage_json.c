@@ -10,9 +10,6 @@
 
 #include <string.h>
 #include <stdlib.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include "sluice_json.h"
 #include "sluice_usage_json.h"
 
